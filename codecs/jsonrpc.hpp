@@ -1,0 +1,39 @@
+// JSON-RPC 2.0 codec (MCP's framing): decode requests, notifications and responses into the
+// canonical model; encode results, errors and notifications. Ids keep their JSON type.
+#pragma once
+
+#include "codecs/error.hpp"
+#include "codecs/model.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace exai::codecs::jsonrpc {
+
+// One message object. Errors: invalid_request (missing/wrong jsonrpc, null/bool/float/object id,
+// non-string method, params not object/array, ...). On error, `id` is set when the message had a
+// usable id, so the error reply can carry it.
+struct decode_failure {
+  error err;
+  std::optional<client_id> id;
+};
+boost::system::result<inbound, decode_failure> decode(const boost::json::value& v);
+
+// A batch: one entry per element, in order. An empty array is an error (invalid_request).
+result<std::vector<boost::system::result<inbound, decode_failure>>> decode_batch(
+    const boost::json::array& a);
+
+boost::json::object encode_result(const client_id& id, boost::json::value result);
+// id absent -> "id":null (parse errors, undecodable ids).
+boost::json::object encode_error(const std::optional<client_id>& id, const error& e);
+boost::json::object encode_notification(std::string_view method, boost::json::object params);
+
+// MCP CallToolResult for a tool result.
+boost::json::object to_call_tool_result(const tool_result& r);
+
+}  // namespace exai::codecs::jsonrpc

@@ -1,0 +1,24 @@
+// Bounded JSON parsing shared by every dialect: size and depth limits, strict UTF-8.
+#pragma once
+
+#include "codecs/error.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace exai::codecs {
+
+struct parse_limits {
+  std::size_t max_bytes = 32u * 1024 * 1024;  // 32 MiB, the reference daemon's default
+  std::size_t max_depth = 64;
+};
+
+// errc::message_too_large, errc::too_deep, or errc::parse_error (also for invalid UTF-8).
+result<boost::json::value> parse_json(std::string_view text, const parse_limits& limits = {});
+
+// Compact serialisation (no newlines: safe as one stdio line).
+std::string to_line(const boost::json::value& v);
+
+}  // namespace exai::codecs

@@ -1,0 +1,86 @@
+// The tool host: registry of tools, argument validation, and in-process calls. exai-daemon serves
+// it over the op protocol; the gateway links it as its embedded backend (--upstream embedded).
+#pragma once
+
+#include "codecs/error.hpp"
+#include "codecs/model.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace exai::daemon {
+
+struct tool_context {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::function<void(const codecs::progress_update&)> progress;  // may be empty
+};
+
+// A tool's body. It receives validated arguments. Cancellation arrives through the awaiting
+// coroutine's cancellation slot (async waits inside it are aborted); a cancelled tool returns
+// promptly (its result is discarded by the caller).
+using tool_handler =
+    std::function<boost::asio::awaitable<codecs::tool_result>(boost::json::object, tool_context)>;
+
+struct tool_spec {
+  std::string name;
+  std::string title;
+  std::string description;
+  boost::json::object input_schema;                 // JSON Schema (draft 7 subset via valijson)
+  std::optional<boost::json::object> output_schema;
+  std::optional<boost::json::object> annotations;
+  tool_handler handler;
+};
+
+struct host_stats {
+  std::uint64_t in_flight = 0, completed = 0, failed = 0, cancelled = 0;
+};
+
+class tool_host {
+ public:
+  struct options {
+    std::vector<std::string> profiles = {"core"};  // "core" is always on; "diagnostics" opt-in
+    // Configured providers (from the daemon config): provider name -> list of model names.
+    std::map<std::string, std::vector<std::string>> providers;
+    std::string server_name = "exai-daemon";
+  };
+
+  explicit tool_host(options opts);
+  ~tool_host();
+  tool_host(const tool_host&) = delete;
+  tool_host& operator=(const tool_host&) = delete;
+
+  // Adds or replaces a tool (validators are compiled here, once).
+  void add(tool_spec spec);
+
+  // MCP Tool objects, in registration order.
+  boost::json::array list() const;
+
+  // Validates arguments against the tool's inputSchema (errc::invalid_params naming the field),
+  // then runs the handler. errc::tool_not_found for an unknown name (after stripping suffixes such
+  // as "_EXAI-WS" the way the reference daemon does), errc::cancelled when cancelled through the
+  // awaiting coroutine's slot, errc::timeout when ctx.deadline passes first.
+  boost::asio::awaitable<codecs::result<codecs::tool_result>> async_call(
+      std::string name, boost::json::object arguments, tool_context ctx);
+
+  host_stats stats() const;
+  // Sessions currently connected (the daemon server reports these for the `status` tool).
+  void session_opened();
+  void session_closed();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace exai::daemon
