@@ -63,6 +63,11 @@ class capture {
   std::vector<std::string> lines() const;
 };
 
+// Added for tests and tools (additive): format one record exactly as the sinks would, at a
+// given time, without writing it. json=false gives the text format.
+std::string format_record(bool json, std::int64_t unix_ms, level l, std::string_view channel,
+                          std::string_view message, std::initializer_list<field> fields = {});
+
 }  // namespace exai::obs
 
 // Skip argument evaluation when the level is off.
