@@ -63,6 +63,9 @@ using result = boost::system::result<T, error>;
 int jsonrpc_code(errc e) noexcept;
 // Op protocol error code string for e ("INVALID_REQUEST", "TOOL_NOT_FOUND", ...).
 std::string_view op_code(errc e) noexcept;
+// The op code to send for e: the daemon's own code (upstream_code) for errc::upstream_error when
+// it has one, else op_code(e.code). The view refers into e or static storage.
+std::string_view op_code(const error& e) noexcept;
 // Best-effort inverse for upstream op codes ("TIMEOUT" -> errc::timeout, unknown -> upstream_error).
 errc from_op_code(std::string_view code) noexcept;
 

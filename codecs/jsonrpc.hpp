@@ -23,6 +23,9 @@ struct decode_failure {
   std::optional<client_id> id;
 };
 boost::system::result<inbound, decode_failure> decode(const boost::json::value& v);
+// Lets result<inbound, decode_failure>::value() throw (a system_error with the failure's code).
+[[noreturn]] void throw_exception_from_error(const decode_failure& f,
+                                             const boost::source_location& loc);
 
 // A batch: one entry per element, in order. An empty array is an error (invalid_request).
 result<std::vector<boost::system::result<inbound, decode_failure>>> decode_batch(

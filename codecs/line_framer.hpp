@@ -21,12 +21,16 @@ class line_framer {
   // when more input is needed. Empty lines (blank or "\r") are skipped.
   std::optional<result<std::string>> next();
 
+  // Usage: after each feed(), call next() until it returns nullopt; an oversize partial line is
+  // detected (and dropped) by next(), so the buffer stays within max_line plus one chunk.
+
   // Bytes buffered but not yet returned (for back-pressure decisions).
   std::size_t buffered() const noexcept;
 
  private:
   std::size_t max_line_;
   std::string buf_;
+  std::size_t start_ = 0;     // where the next line begins (bytes before it are consumed)
   std::size_t scan_ = 0;      // where the newline search resumes
   bool discarding_ = false;   // inside an oversize line, dropping until the next newline
   bool report_oversize_ = false;
