@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace exai::daemon {
@@ -44,7 +45,17 @@ struct tool_spec {
 
 struct host_stats {
   std::uint64_t in_flight = 0, completed = 0, failed = 0, cancelled = 0;
+  // Added by the daemon (issue 3): what the `status` tool reports besides the counters.
+  std::uint64_t sessions = 0;
+  std::chrono::steady_clock::duration uptime{};
 };
+
+// "chat_EXAI-WS" -> "chat": the suffixes the reference daemon strips (exactly one of "_EXAI-WS",
+// "-EXAI-WS", "_EXAI_WS", "-EXAI_WS", case-sensitive, at the end of the name, once).
+std::string normalize_tool_name(std::string_view name);
+
+// The daemon's version ("0.1.0"), as reported by `version`, hello_ack.server and --version.
+std::string_view daemon_version() noexcept;
 
 class tool_host {
  public:

@@ -1,0 +1,269 @@
+// Bodies of the built-in tools. Each handler is a plain function returning a coroutine whose state
+// lives in its parameters (toolchain gotcha 4: no capturing lambda coroutines).
+#include "daemon/builtin_tools.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+namespace exai::daemon::builtin {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using codecs::tool_result;
+using providers_map = std::map<std::string, std::vector<std::string>>;
+
+namespace {
+
+json::object schema(std::string_view text) { return json::parse(text).as_object(); }
+
+json::object read_only() {
+  json::object a;
+  a["readOnlyHint"] = true;
+  a["openWorldHint"] = false;
+  return a;
+}
+
+asio::awaitable<tool_result> ready(tool_result r) { co_return r; }
+
+// A text block holding the JSON (for reference-era clients that read text only) plus the same
+// object as structuredContent (MCP 2025-06-18+ clients).
+tool_result json_result(json::object doc) {
+  auto r = tool_result::text(json::serialize(doc));
+  r.structured = std::move(doc);
+  return r;
+}
+
+json::array providers_json(const providers_map& providers) {
+  json::array out;
+  for (const auto& [name, models] : providers) {
+    json::object p;
+    p["name"] = name;
+    json::array ms;
+    for (const auto& m : models) ms.push_back(json::value(m));
+    p["models"] = std::move(ms);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// ---- core ---------------------------------------------------------------------------------
+
+tool_result status_now(const tool_host& host, const providers_map& providers,
+                       const std::string& server_name) {
+  auto st = host.stats();
+  json::object doc;
+  doc["server"] = server_name;
+  doc["version"] = daemon_version();
+  doc["uptime_s"] = std::chrono::duration<double>(st.uptime).count();
+  json::array tools;
+  for (const auto& t : host.list()) tools.push_back(t.as_object().at("name"));
+  doc["tools"] = std::move(tools);
+  doc["sessions"] = st.sessions;
+  doc["in_flight"] = st.in_flight;  // includes this status call
+  doc["completed"] = st.completed;
+  doc["failed"] = st.failed;
+  doc["cancelled"] = st.cancelled;
+  doc["providers"] = providers_json(providers);
+  return json_result(std::move(doc));
+}
+
+tool_result version_now(const std::string& server_name) {
+  json::object doc;
+  doc["name"] = server_name;
+  doc["version"] = daemon_version();
+  doc["protocol"] = "exai-op";
+  json::array ext = {"multiplex", "cancel", "progress", "rich_results"};
+  doc["extensions"] = std::move(ext);
+  auto r = tool_result::text(server_name + " " + std::string(daemon_version()));
+  r.structured = std::move(doc);
+  return r;
+}
+
+tool_result listmodels_now(const providers_map& providers) {
+  json::object doc;
+  doc["providers"] = providers_json(providers);
+  json::array all;
+  for (const auto& [name, models] : providers)
+    for (const auto& m : models) all.push_back(json::value(m));
+  doc["models"] = std::move(all);
+  if (providers.empty())
+    doc["hint"] =
+        "No providers are configured. Add them to the daemon config file (--config daemon.json), "
+        "e.g. {\"providers\": {\"glm\": {\"models\": [\"glm-4.5\", \"glm-4.5-flash\"]}}}.";
+  return json_result(std::move(doc));
+}
+
+// ---- diagnostics --------------------------------------------------------------------------
+
+std::uint64_t as_u64(const json::value& v) {
+  if (v.is_uint64()) return v.as_uint64();
+  if (v.is_int64()) return v.as_int64() < 0 ? 0 : static_cast<std::uint64_t>(v.as_int64());
+  return 0;
+}
+
+asio::awaitable<tool_result> echo(json::object args, tool_context) {
+  co_return tool_result::text(std::string(args.at("text").as_string()));
+}
+
+// Waits `ms`, reporting progress every `progress_every_ms` when given. Cancellation aborts the
+// pending timer wait at once (the slot of the awaiting coroutine reaches async_wait).
+asio::awaitable<tool_result> delay(json::object args, tool_context ctx) {
+  using namespace std::chrono;
+  const auto ms = as_u64(args.at("ms"));
+  std::uint64_t every = 0;
+  if (auto* p = args.if_contains("progress_every_ms")) every = as_u64(*p);
+  const auto start = steady_clock::now();
+  const auto end = start + milliseconds(ms);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  if (every == 0 || !ctx.progress) {
+    timer.expires_at(end);
+    co_await timer.async_wait(asio::use_awaitable);
+  } else {
+    std::uint64_t waited = 0;
+    while (waited < ms) {
+      waited = std::min(ms, waited + every);
+      timer.expires_at(start + milliseconds(waited));
+      co_await timer.async_wait(asio::use_awaitable);
+      if (waited < ms) {
+        codecs::progress_update u;
+        u.progress = static_cast<double>(waited);
+        u.total = static_cast<double>(ms);
+        u.message = "waited " + std::to_string(waited) + " of " + std::to_string(ms) + " ms";
+        ctx.progress(u);
+      }
+    }
+  }
+  auto r = tool_result::text("waited " + std::to_string(ms) + " ms");
+  json::object s;
+  s["waited_ms"] = ms;
+  r.structured = std::move(s);
+  co_return r;
+}
+
+asio::awaitable<tool_result> fail(json::object args, tool_context) {
+  co_return tool_result::text(std::string(args.at("message").as_string()), true);
+}
+
+asio::awaitable<tool_result> blob(json::object args, tool_context) {
+  const auto n = as_u64(args.at("bytes"));
+  // A repeating alphabet, so a client can check both the length and the content.
+  static constexpr std::string_view pattern = "abcdefghijklmnopqrstuvwxyz";
+  std::string text;
+  text.reserve(n);
+  while (text.size() < n) text.append(pattern.substr(0, std::min<std::size_t>(pattern.size(), n - text.size())));
+  co_return tool_result::text(std::move(text));
+}
+
+}  // namespace
+
+std::vector<tool_spec> core_tools(const tool_host& host, const providers_map& providers,
+                                  const std::string& server_name) {
+  std::vector<tool_spec> out;
+  const tool_host* h = &host;
+
+  tool_spec status;
+  status.name = "status";
+  status.title = "Daemon status";
+  status.description =
+      "Uptime, tools, connected sessions, calls in flight, completed / failed / cancelled call "
+      "counts and the configured providers of this exai-daemon.";
+  status.input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})");
+  status.output_schema = schema(R"({"type":"object","properties":{
+      "server":{"type":"string"},"version":{"type":"string"},"uptime_s":{"type":"number"},
+      "tools":{"type":"array","items":{"type":"string"}},"sessions":{"type":"integer"},
+      "in_flight":{"type":"integer"},"completed":{"type":"integer"},"failed":{"type":"integer"},
+      "cancelled":{"type":"integer"},"providers":{"type":"array"}},
+      "required":["server","version","uptime_s","tools","sessions","in_flight","completed","failed","cancelled","providers"]})");
+  status.annotations = read_only();
+  status.handler = [h, providers, server_name](json::object, tool_context) {
+    return ready(status_now(*h, providers, server_name));
+  };
+  out.push_back(std::move(status));
+
+  tool_spec version;
+  version.name = "version";
+  version.title = "Daemon version";
+  version.description = "The name and version of this exai-daemon and the protocol extensions it offers.";
+  version.input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})");
+  version.output_schema = schema(R"({"type":"object","properties":{
+      "name":{"type":"string"},"version":{"type":"string"},"protocol":{"type":"string"},
+      "extensions":{"type":"array","items":{"type":"string"}}},"required":["name","version"]})");
+  version.annotations = read_only();
+  version.handler = [server_name](json::object, tool_context) { return ready(version_now(server_name)); };
+  out.push_back(std::move(version));
+
+  tool_spec listmodels;
+  listmodels.name = "listmodels";
+  listmodels.title = "List models";
+  listmodels.description =
+      "The model providers and models configured for this daemon (the \"providers\" section of its "
+      "config file). An empty list comes with a hint on how to configure one.";
+  listmodels.input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})");
+  listmodels.output_schema = schema(R"({"type":"object","properties":{
+      "providers":{"type":"array","items":{"type":"object","properties":{
+        "name":{"type":"string"},"models":{"type":"array","items":{"type":"string"}}}}},
+      "models":{"type":"array","items":{"type":"string"}},"hint":{"type":"string"}},
+      "required":["providers","models"]})");
+  listmodels.annotations = read_only();
+  listmodels.handler = [providers](json::object, tool_context) { return ready(listmodels_now(providers)); };
+  out.push_back(std::move(listmodels));
+  return out;
+}
+
+std::vector<tool_spec> diagnostics_tools() {
+  std::vector<tool_spec> out;
+
+  tool_spec e;
+  e.name = "echo";
+  e.title = "Echo";
+  e.description = "Returns the given text unchanged (diagnostics).";
+  e.input_schema = schema(R"({"type":"object","properties":{"text":{"type":"string"}},
+      "required":["text"],"additionalProperties":false})");
+  e.annotations = read_only();
+  e.handler = echo;
+  out.push_back(std::move(e));
+
+  tool_spec d;
+  d.name = "delay";
+  d.title = "Delay";
+  d.description =
+      "Waits `ms` milliseconds, reporting progress every `progress_every_ms` when given, and stops "
+      "at once when cancelled (diagnostics).";
+  d.input_schema = schema(R"({"type":"object","properties":{
+      "ms":{"type":"integer","minimum":0,"maximum":3600000},
+      "progress_every_ms":{"type":"integer","minimum":1,"maximum":3600000}},
+      "required":["ms"],"additionalProperties":false})");
+  d.annotations = read_only();
+  d.handler = delay;
+  out.push_back(std::move(d));
+
+  tool_spec f;
+  f.name = "fail";
+  f.title = "Fail";
+  f.description = "Returns a tool-level error (is_error) carrying `message` (diagnostics).";
+  f.input_schema = schema(R"({"type":"object","properties":{"message":{"type":"string"}},
+      "required":["message"],"additionalProperties":false})");
+  f.annotations = read_only();
+  f.handler = fail;
+  out.push_back(std::move(f));
+
+  tool_spec b;
+  b.name = "blob";
+  b.title = "Blob";
+  b.description = "Returns a text of exactly `bytes` bytes (a repeating a-z pattern; at most 64 MiB) "
+                  "to exercise large messages (diagnostics).";
+  b.input_schema = schema(R"({"type":"object","properties":{
+      "bytes":{"type":"integer","minimum":0,"maximum":67108864}},
+      "required":["bytes"],"additionalProperties":false})");
+  b.annotations = read_only();
+  b.handler = blob;
+  out.push_back(std::move(b));
+  return out;
+}
+
+}  // namespace exai::daemon::builtin
