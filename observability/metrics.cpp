@@ -149,6 +149,9 @@ std::uint64_t histogram::bucket(std::size_t i) const noexcept {
 
 // --- registry --------------------------------------------------------------------------------
 
+registry::registry() = default;
+registry::~registry() = default;
+
 namespace {
 
 template <class Family>

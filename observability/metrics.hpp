@@ -50,6 +50,11 @@ class histogram {
 
 class registry {
  public:
+  // Out of line because family is complete only in metrics.cpp (added: a registry can now be
+  // created outside metrics.cpp, e.g. one per test).
+  registry();
+  ~registry();
+
   counter& get_counter(std::string_view name, std::string_view help, const labels& l = {});
   gauge& get_gauge(std::string_view name, std::string_view help, const labels& l = {});
   histogram& get_histogram(std::string_view name, std::string_view help, const labels& l = {});
