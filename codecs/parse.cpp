@@ -1,35 +1,83 @@
 // Bounded JSON parsing for every dialect (house-style 1): byte limit checked before any work,
-// nesting limit enforced by the parser, strict UTF-8 (Boost.JSON's default), one value only.
+// nesting limit enforced by the parser, strict UTF-8 (Boost.JSON's default), one value only,
+// and only finite numbers, so that whatever parses can be written back as JSON.
 #include "codecs/parse.hpp"
 
 #include <boost/json/error.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 
-namespace exai::codecs {
+#include <cmath>
+#include <vector>
 
-result<boost::json::value> parse_json(std::string_view text, const parse_limits& limits) {
+namespace exai::codecs {
+namespace {
+
+namespace json = boost::json;
+
+// Boost.JSON 1.81 parses an out-of-range number such as 1e400 as infinity and serialises it as
+// `Infinity`, which is not JSON. Iterative so that no value can exhaust the stack.
+template <class Value, class Fn>
+void for_each_double(Value& root, Fn&& fn) {
+  std::vector<Value*> stack{&root};
+  while (!stack.empty()) {
+    Value* v = stack.back();
+    stack.pop_back();
+    if (auto* o = v->if_object()) {
+      for (auto& kv : *o) stack.push_back(&kv.value());
+    } else if (auto* a = v->if_array()) {
+      for (auto& e : *a) stack.push_back(&e);
+    } else if (v->is_double()) {
+      if (!fn(*v)) return;
+    }
+  }
+}
+
+bool has_non_finite(const json::value& v) {
+  bool found = false;
+  for_each_double(v, [&](const json::value& d) {
+    found = !std::isfinite(d.get_double());
+    return !found;
+  });
+  return found;
+}
+
+}  // namespace
+
+result<json::value> parse_json(std::string_view text, const parse_limits& limits) {
   if (text.size() > limits.max_bytes) {
     return error(errc::message_too_large, "message of " + std::to_string(text.size()) +
                                               " bytes exceeds the limit of " +
                                               std::to_string(limits.max_bytes));
   }
-  boost::json::parse_options opts;
+  json::parse_options opts;
   opts.max_depth = limits.max_depth;
-  boost::json::parser p(boost::json::storage_ptr(), opts);
+  json::parser p(json::storage_ptr(), opts);
   boost::system::error_code ec;
   // parser::write takes the whole text: it reports incomplete input and trailing non-whitespace.
   p.write(text.data(), text.size(), ec);
   if (ec) {
-    if (ec == boost::json::error::too_deep) {
+    if (ec == json::error::too_deep) {
       return error(errc::too_deep,
                    "JSON nesting exceeds the limit of " + std::to_string(limits.max_depth));
     }
     return error(errc::parse_error, "invalid JSON: " + ec.message());
   }
-  return p.release();
+  json::value v = p.release();
+  if (has_non_finite(v)) return error(errc::parse_error, "invalid JSON: number out of range");
+  return v;
 }
 
-std::string to_line(const boost::json::value& v) { return boost::json::serialize(v); }
+// A value built in code may still hold a NaN or an infinity: those are written as null, so the
+// line is always JSON.
+std::string to_line(const json::value& v) {
+  if (!has_non_finite(v)) return json::serialize(v);
+  json::value copy = v;
+  for_each_double(copy, [](json::value& d) {
+    if (!std::isfinite(d.get_double())) d = nullptr;
+    return true;
+  });
+  return json::serialize(copy);
+}
 
 }  // namespace exai::codecs

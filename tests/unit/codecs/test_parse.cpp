@@ -4,6 +4,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
+#include <limits>
+
 using namespace exai::codecs;
 namespace json = boost::json;
 
@@ -102,6 +105,24 @@ BOOST_AUTO_TEST_CASE(depth_limit_is_inclusive) {
   BOOST_TEST((code_of(nested_arrays(65)) == errc::too_deep));
   // A hostile depth (far beyond the limit) is refused without recursion trouble.
   BOOST_TEST((code_of(std::string(100000, '[')) == errc::too_deep));
+}
+
+// Boost.JSON turns 1e400 into infinity, which serialises as `Infinity` (not JSON): refused.
+BOOST_AUTO_TEST_CASE(out_of_range_numbers_are_parse_errors) {
+  BOOST_TEST((code_of("1e400") == errc::parse_error));
+  BOOST_TEST((code_of("{\"progress\":[-1e400]}") == errc::parse_error));
+  BOOST_TEST((code_of("1e308") == errc::ok));
+  auto tiny = parse_json("1e-400");  // underflow to zero is still a finite number
+  BOOST_TEST_REQUIRE(tiny.has_value());
+  BOOST_TEST(tiny->as_double() == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(to_line_writes_non_finite_as_null) {
+  json::value v = {{"a", json::array{std::nan(""), 1.5, -std::numeric_limits<double>::infinity()}},
+                   {"b", std::numeric_limits<double>::infinity()}};
+  auto line = to_line(v);
+  BOOST_TEST(json::parse(line) == json::parse(R"({"a":[null,1.5,null],"b":null})"));
+  BOOST_TEST(v.at("b").is_double());  // the caller's value is untouched
 }
 
 BOOST_AUTO_TEST_CASE(to_line_is_compact_and_single_line) {
