@@ -1,0 +1,35 @@
+// tool_backend over the in-process tool host (gateway/embedded_backend.hpp).
+#include "gateway/embedded_backend.hpp"
+
+#include <utility>
+
+namespace exai::gateway {
+
+namespace {
+daemon::tool_host::options host_options(std::vector<std::string> profiles) {
+  daemon::tool_host::options o;
+  o.profiles = std::move(profiles);
+  o.server_name = "exai-gateway";
+  return o;
+}
+}  // namespace
+
+embedded_backend::embedded_backend(std::vector<std::string> profiles)
+    : host_(host_options(std::move(profiles))) {}
+
+boost::asio::awaitable<codecs::result<boost::json::array>> embedded_backend::async_list_tools() {
+  co_return host_.list();
+}
+
+boost::asio::awaitable<codecs::result<codecs::tool_result>> embedded_backend::async_call_tool(
+    std::string name, boost::json::object arguments, routes::call_context ctx) {
+  daemon::tool_context tc;
+  // The routes already race the deadline (routes/deadline.hpp) and cancel this call through the
+  // awaiting coroutine's slot; a second race inside the host would only cost two more coroutines
+  // per call, so the host runs without one.
+  tc.deadline = std::chrono::steady_clock::time_point::max();
+  tc.progress = std::move(ctx.progress);
+  co_return co_await host_.async_call(std::move(name), std::move(arguments), std::move(tc));
+}
+
+}  // namespace exai::gateway

@@ -1,0 +1,509 @@
+// The daemon pool's dispatch side (issue 5): admission into a bounded FIFO, least-loaded
+// dispatch, the per-call deadline and cancellation, the cached tool list, and shutdown.
+// Connections (connection.cpp) own the sockets; nothing here touches one.
+#include "gateway/pool/pool_impl.hpp"
+
+#include "observability/log.hpp"
+#include "observability/metric_names.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+namespace exai::pool {
+
+namespace detail {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace op = codecs::op;
+using codecs::errc;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+bool coroutine_is_cancelled(const asio::cancellation_state& cs) {
+  return cs.cancelled() != asio::cancellation_type::none;
+}
+
+std::mt19937_64 jitter_engine() {
+  std::random_device rd;
+  return std::mt19937_64((std::uint64_t(rd()) << 32) ^ rd());
+}
+}  // namespace
+
+pool_impl::pool_impl(asio::any_io_executor ex, pool_options opts, transport_factory factory)
+    : ex_(std::move(ex)),
+      opts_(std::move(opts)),
+      factory_(std::move(factory)),
+      jitter_rng_(jitter_engine()),
+      all_stopped_(ex_) {
+  namespace n = obs::names;
+  auto& reg = obs::metrics();
+  m_connecting_ = &reg.get_gauge(n::upstream_connections.name, n::upstream_connections.help,
+                                 {{std::string(n::label_state), std::string(n::state_connecting)}});
+  m_ready_ = &reg.get_gauge(n::upstream_connections.name, n::upstream_connections.help,
+                            {{std::string(n::label_state), std::string(n::state_ready)}});
+  m_backoff_ = &reg.get_gauge(n::upstream_connections.name, n::upstream_connections.help,
+                              {{std::string(n::label_state), std::string(n::state_backoff)}});
+  m_queue_ = &reg.get_gauge(n::queue_depth.name, n::queue_depth.help);
+  m_reconnects_ = &reg.get_counter(n::upstream_reconnects_total.name, n::upstream_reconnects_total.help);
+  m_timeouts_ = &reg.get_counter(n::timeouts_total.name, n::timeouts_total.help);
+  m_late_ = &reg.get_counter(n::late_replies_dropped_total.name, n::late_replies_dropped_total.help);
+
+  for (const auto& ep : opts_.endpoints) {
+    endpoint_state s;
+    s.ep = ep;
+    s.cap = opts_.max_serial_connections;
+    eps_.push_back(std::move(s));
+  }
+}
+
+void pool_impl::spawn(std::size_t i) {
+  upstream_connection& c = *conns_[i];
+  c.set_running(true);
+  ++running_;
+  asio::co_spawn(ex_, c.run(), [self = shared_from_this(), i](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        EXAI_LOG(error, "pool", "upstream connection task failed", {"what", x.what()});
+      } catch (...) {
+      }
+    }
+    self->conns_[i]->set_running(false);
+    if (--self->running_ == 0) self->all_stopped_.cancel();
+  });
+}
+
+void pool_impl::start() {
+  if (started_) return;
+  started_ = true;
+  for (std::size_t e = 0; e < eps_.size(); ++e) {
+    for (std::size_t k = 0; k < std::max<std::size_t>(opts_.connections_per_endpoint, 1); ++k) {
+      const std::size_t i = conns_.size();
+      conns_.push_back(std::make_unique<upstream_connection>(
+          *this, e, "ep" + std::to_string(e) + "/c" + std::to_string(k)));
+      eps_[e].conns.push_back(i);
+      spawn(i);
+    }
+  }
+  EXAI_LOG(info, "pool", "daemon pool started", {"endpoints", eps_.size()}, {"connections", conns_.size()});
+}
+
+void pool_impl::fail_queued(errc code, const char* message) {
+  auto q = std::move(queue_);
+  queue_.clear();
+  for (auto& c : q) {
+    if (c->phase != call_phase::queued) continue;
+    complete(c, codecs::error(code, message));
+  }
+  queued_live_ = 0;
+  set_queue_gauge();
+}
+
+void pool_impl::stop_now() {
+  if (stopping_) return;
+  stopping_ = true;
+  fail_queued(errc::shutting_down, "the gateway is shutting down");
+  for (auto& c : conns_) c->stop();
+}
+
+asio::awaitable<void> pool_impl::async_stop() {
+  auto self = shared_from_this();
+  stop_now();
+  if (running_ > 0) {
+    all_stopped_.expires_after(std::chrono::seconds(5));
+    co_await all_stopped_.async_wait(use_nothrow);
+  }
+  EXAI_LOG(info, "pool", "daemon pool stopped", {"still_running", running_});
+}
+
+// ---- dispatch --------------------------------------------------------------------------------
+
+std::optional<std::size_t> pool_impl::pick() {
+  views_.clear();
+  for (const auto& c : conns_) views_.push_back(conn_view{c->ready(), c->load(), c->capacity()});
+  if (views_.empty()) return std::nullopt;
+  return pick_connection(views_, rr_++ % views_.size());
+}
+
+pool_impl::submitted pool_impl::submit(const call_ptr& c) {
+  // FIFO: nobody overtakes calls already waiting.
+  std::optional<std::size_t> idx;
+  if (queued_live_ == 0) idx = pick();
+  switch (admit(idx.has_value(), queued_live_, opts_.queue_limit)) {
+    case admission::dispatch:
+      conns_[*idx]->send(c);
+      return submitted::sent;
+    case admission::enqueue:
+      c->phase = call_phase::queued;
+      queue_.push_back(c);
+      ++queued_live_;
+      set_queue_gauge();
+      grow_serial();
+      return submitted::queued;
+    case admission::reject:
+      break;
+  }
+  return submitted::rejected;
+}
+
+void pool_impl::drain() {
+  while (queued_live_ > 0) {
+    while (!queue_.empty() && queue_.front()->phase != call_phase::queued) queue_.pop_front();
+    if (queue_.empty()) break;
+    auto idx = pick();
+    if (!idx) break;
+    call_ptr c = std::move(queue_.front());
+    queue_.pop_front();
+    --queued_live_;
+    conns_[*idx]->send(c);
+  }
+  if (queued_live_ == 0) queue_.clear();  // only dead entries may remain
+  set_queue_gauge();
+  if (queued_live_ > 0) grow_serial();
+}
+
+void pool_impl::on_capacity() {
+  if (queued_live_ > 0) drain();
+}
+
+void pool_impl::grow_serial() {
+  if (stopping_) return;
+  for (std::size_t e = 0; e < eps_.size(); ++e) {
+    endpoint_state& ep = eps_[e];
+    if (!ep.serial) continue;
+    endpoint_view v;
+    v.serial = true;
+    v.cap = ep.cap;
+    for (std::size_t i : ep.conns) {
+      const upstream_connection& c = *conns_[i];
+      if (c.state() == conn_state::retired || c.state() == conn_state::stopped) continue;
+      ++v.open;
+      if (c.state() != conn_state::ready) ++v.connecting;
+      else if (c.load() == 0) ++v.idle;
+    }
+    std::size_t add = serial_growth(v, queued_live_);
+    for (; add > 0; --add) {
+      // Reuse a retired slot whose task has ended, else a new one.
+      std::optional<std::size_t> slot;
+      for (std::size_t i : ep.conns)
+        if (!conns_[i]->running()) slot = i;
+      if (slot) {
+        conns_[*slot] = std::make_unique<upstream_connection>(*this, e, conns_[*slot]->name());
+      } else {
+        slot = conns_.size();
+        conns_.push_back(std::make_unique<upstream_connection>(
+            *this, e, "ep" + std::to_string(e) + "/c" + std::to_string(ep.conns.size())));
+        ep.conns.push_back(*slot);
+      }
+      EXAI_LOG(info, "pool", "opening another serial connection", {"endpoint", ep.ep.to_string()},
+               {"conn", conns_[*slot]->name()}, {"queued", queued_live_});
+      spawn(*slot);
+    }
+  }
+}
+
+void pool_impl::complete(const call_ptr& c, codecs::result<codecs::tool_result> outcome) {
+  if (c->phase == call_phase::done || c->phase == call_phase::abandoned) return;
+  if (c->phase == call_phase::sent) count_in_flight(-1);
+  if (c->phase == call_phase::queued) --queued_live_;
+  if (!outcome && outcome.error().code == errc::upstream_lost) lost_.fetch_add(1, std::memory_order_relaxed);
+  c->phase = call_phase::done;
+  c->outcome = std::move(outcome);
+  c->wake.cancel();
+}
+
+void pool_impl::abandon(const call_ptr& c) {
+  switch (c->phase) {
+    case call_phase::queued:
+      c->phase = call_phase::abandoned;
+      --queued_live_;
+      set_queue_gauge();
+      break;
+    case call_phase::sent:
+      c->phase = call_phase::abandoned;
+      count_in_flight(-1);
+      if (c->conn) c->conn->abandon(c);
+      break;
+    default:
+      break;
+  }
+}
+
+asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
+    std::string name, json::object arguments, routes::call_context ctx) {
+  auto self = shared_from_this();
+  if (coroutine_is_cancelled(co_await asio::this_coro::cancellation_state))
+    co_return codecs::error(errc::cancelled, "the call was cancelled");
+  if (stopping_) co_return codecs::error(errc::shutting_down, "the gateway is shutting down");
+
+  auto c = std::make_shared<call_state>(ex_);
+  c->kind = request_kind::call;
+  c->id = ids_.uuid_v4();  // fresh for every request (hazard 2)
+  c->tool = name;
+  op::call_tool m;
+  m.request_id = c->id;
+  m.name = std::move(name);
+  m.arguments = std::move(arguments);
+  c->frame = json::serialize(op::encode(m));
+  c->progress = std::move(ctx.progress);
+  const auto now = clock::now();
+  auto it = opts_.tool_timeouts.find(c->tool);
+  const auto budget = it != opts_.tool_timeouts.end() ? it->second : opts_.call_timeout;
+  c->deadline = std::min(ctx.deadline, now + budget);
+  c->wake.expires_at(c->deadline);
+  calls_.fetch_add(1, std::memory_order_relaxed);
+
+  if (submit(c) == submitted::rejected) {
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+    EXAI_LOG(warn, "pool", "call refused: queue full", {"tool", c->tool}, {"session", ctx.session},
+             {"queue_limit", opts_.queue_limit});
+    codecs::error e(errc::over_capacity,
+                    "OVER_CAPACITY: every daemon connection is busy and the gateway's queue is full");
+    co_return e;
+  }
+
+  for (;;) {
+    auto [ec] = co_await c->wake.async_wait(use_nothrow);
+    if (c->outcome) co_return std::move(*c->outcome);
+    const bool deadline_passed = !ec || clock::now() >= c->deadline;
+    const bool cancelled = coroutine_is_cancelled(co_await asio::this_coro::cancellation_state);
+    if (!deadline_passed && !cancelled) continue;  // woken without an outcome: wait on
+    const bool was_queued = c->phase == call_phase::queued;
+    abandon(c);
+    if (deadline_passed) {
+      timeouts_.fetch_add(1, std::memory_order_relaxed);
+      m_timeouts_->inc();
+      EXAI_LOG(info, "pool", "call timed out", {"tool", c->tool}, {"request_id", c->id},
+               {"session", ctx.session}, {"client_id", ctx.client_id}, {"queued", was_queued});
+      co_return codecs::error(errc::timeout, was_queued
+                                                 ? "the call's deadline passed while it waited for a daemon connection"
+                                                 : "the call's deadline passed before the daemon answered");
+    }
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+    co_return codecs::error(errc::cancelled, "the call was cancelled");
+  }
+}
+
+// ---- connections' events ---------------------------------------------------------------------
+
+void pool_impl::on_ready(upstream_connection& c) {
+  endpoint_state& ep = eps_[c.endpoint_index()];
+  if (c.mode() == conn_mode::serial) {
+    if (!ep.serial) {
+      ep.serial = true;
+      EXAI_LOG(info, "pool", "daemon speaks the reference protocol: serial mode",
+               {"endpoint", ep.ep.to_string()}, {"cap", ep.cap});
+    }
+    std::size_t ready = 0;
+    for (std::size_t i : ep.conns)
+      if (conns_[i]->ready()) ++ready;
+    if (ready > ep.cap) {
+      c.retire();
+      return;
+    }
+  }
+  maybe_fetch_tools(c);
+  drain();
+}
+
+void pool_impl::maybe_fetch_tools(upstream_connection& c) {
+  if (stopping_ || tools_fetching_ || !c.ready()) return;
+  if (tools_loaded_ && !tools_stale_) return;
+  if (c.mode() == conn_mode::serial && c.load() > 0) return;  // one request at a time
+  auto l = std::make_shared<call_state>(ex_);
+  l->kind = request_kind::list_tools;
+  l->id = ids_.uuid_v4();
+  op::list_tools m;
+  m.request_id = l->id;
+  l->frame = json::serialize(op::encode(m));
+  l->deadline = clock::now() + std::max(opts_.hello_timeout, std::chrono::milliseconds(1000));
+  tools_fetching_ = true;
+  tools_stale_ = false;
+  c.send(l);
+}
+
+void pool_impl::on_tool_list(upstream_connection& c, const op::server_message* m) {
+  tools_fetching_ = false;
+  const auto* res = m ? std::get_if<op::list_tools_res>(m) : nullptr;
+  if (!res) {
+    std::string why = "no reply";
+    if (m) {
+      if (const auto* e = std::get_if<op::error_msg>(m)) why = e->error.code + ": " + e->error.message;
+      else why = "unexpected reply";
+    }
+    EXAI_LOG(warn, "pool", "tool list fetch failed; will retry", {"conn", c.name()}, {"why", why});
+    tools_stale_ = true;  // the next ready connection or housekeeping tick retries
+    return;
+  }
+  json::array tools;
+  tools.reserve(res->tools.size());
+  for (const auto& t : res->tools) {
+    if (const auto* o = t.if_object()) tools.push_back(op::to_mcp_tool(*o));
+  }
+  const bool changed = !tools_loaded_ || tools != tools_;
+  tools_ = std::move(tools);
+  tools_loaded_ = true;
+  tools_loaded_flag_.store(true, std::memory_order_relaxed);
+  tools_count_.store(tools_.size(), std::memory_order_relaxed);
+  EXAI_LOG(info, "pool", "tool list loaded", {"conn", c.name()}, {"tools", tools_.size()},
+           {"changed", changed});
+  if (changed && on_tools_changed_ && *on_tools_changed_) (*on_tools_changed_)();
+}
+
+void pool_impl::on_down(upstream_connection& c, bool was_ready) {
+  // Refreshed after a reconnect (issue 5): the daemon may have been replaced by another version.
+  if (was_ready) tools_stale_ = true;
+  (void)c;
+  // Calls queued for a connection keep waiting for another one or the reconnect.
+  if (queued_live_ > 0) drain();
+}
+
+refusal_decision pool_impl::on_refused(upstream_connection& c) {
+  endpoint_state& ep = eps_[c.endpoint_index()];
+  std::size_t other_open = 0;
+  for (std::size_t i : ep.conns) {
+    const upstream_connection& o = *conns_[i];
+    if (&o != &c && o.ready()) ++other_open;
+  }
+  const refusal_decision d = pool::on_refused(other_open, ep.cap);
+  if (d.retire) {
+    ep.cap = d.new_cap;
+    EXAI_LOG(warn, "pool", "connection limit reached at the daemon; pool capped",
+             {"endpoint", ep.ep.to_string()}, {"cap", ep.cap});
+  }
+  return d;
+}
+
+// ---- readiness and stats ---------------------------------------------------------------------
+
+bool pool_impl::ready() const {
+  return n_ready_.load(std::memory_order_relaxed) > 0 && tools_loaded_flag_.load(std::memory_order_relaxed);
+}
+
+void pool_impl::count_state(conn_state from, conn_state to) {
+  auto bump = [this](conn_state s, int d) {
+    switch (s) {
+      case conn_state::connecting: n_connecting_ += d; m_connecting_->add(d); break;
+      case conn_state::ready: n_ready_ += d; m_ready_->add(d); break;
+      case conn_state::backoff: n_backoff_ += d; m_backoff_->add(d); break;
+      default: break;
+    }
+  };
+  bump(from, -1);
+  bump(to, +1);
+}
+
+void pool_impl::count_mode(conn_mode m, std::int64_t d) {
+  (m == conn_mode::serial ? n_serial_ : n_mux_).fetch_add(d, std::memory_order_relaxed);
+}
+
+void pool_impl::count_reconnect() {
+  reconnects_.fetch_add(1, std::memory_order_relaxed);
+  m_reconnects_->inc();
+}
+
+void pool_impl::count_late() {
+  late_.fetch_add(1, std::memory_order_relaxed);
+  m_late_->inc();
+}
+
+void pool_impl::set_queue_gauge() {
+  const auto q = static_cast<std::int64_t>(queued_live_);
+  const auto prev = queued_.exchange(q, std::memory_order_relaxed);
+  m_queue_->add(q - prev);
+}
+
+daemon_pool::stats pool_impl::snapshot() const {
+  daemon_pool::stats s;
+  auto nn = [](const std::atomic<std::int64_t>& a) {
+    return static_cast<std::size_t>(std::max<std::int64_t>(a.load(std::memory_order_relaxed), 0));
+  };
+  s.connecting = nn(n_connecting_);
+  s.ready = nn(n_ready_);
+  s.backoff = nn(n_backoff_);
+  s.serial = nn(n_serial_);
+  s.multiplexed = nn(n_mux_);
+  s.queued = nn(queued_);
+  s.in_flight = nn(in_flight_);
+  s.abandoned = nn(abandoned_);
+  s.calls = calls_.load(std::memory_order_relaxed);
+  s.reconnects = reconnects_.load(std::memory_order_relaxed);
+  s.late_replies_dropped = late_.load(std::memory_order_relaxed);
+  s.timeouts = timeouts_.load(std::memory_order_relaxed);
+  s.cancelled = cancelled_.load(std::memory_order_relaxed);
+  s.rejected = rejected_.load(std::memory_order_relaxed);
+  s.lost = lost_.load(std::memory_order_relaxed);
+  s.tools_loaded = tools_loaded_flag_.load(std::memory_order_relaxed);
+  s.tools = tools_count_.load(std::memory_order_relaxed);
+  return s;
+}
+
+asio::awaitable<codecs::result<json::array>> pool_impl::async_list_tools() {
+  if (!tools_loaded_) {
+    co_return codecs::error(errc::backend_unavailable,
+                            "the daemon's tool list is not available yet (no daemon connection)");
+  }
+  co_return tools_;
+}
+
+}  // namespace detail
+
+// ---- public API --------------------------------------------------------------------------------
+
+daemon_pool::daemon_pool(boost::asio::any_io_executor ex, pool_options opts)
+    : daemon_pool(std::move(ex), std::move(opts), &make_beast_transport) {}
+
+daemon_pool::daemon_pool(boost::asio::any_io_executor ex, pool_options opts, transport_factory factory)
+    : impl_(std::make_shared<detail::pool_impl>(std::move(ex), std::move(opts), std::move(factory))) {
+  impl_->set_tools_changed(&on_tools_changed);
+}
+
+daemon_pool::~daemon_pool() {
+  impl_->owner_gone();
+  impl_->stop_now();
+}
+
+void daemon_pool::start() { impl_->start(); }
+
+boost::asio::awaitable<void> daemon_pool::async_stop() {
+  auto impl = impl_;
+  auto ex = co_await boost::asio::this_coro::executor;
+  if (ex == impl->executor()) {
+    co_await impl->async_stop();
+  } else {
+    co_await boost::asio::co_spawn(impl->executor(), impl->async_stop(), boost::asio::use_awaitable);
+  }
+}
+
+boost::asio::awaitable<codecs::result<boost::json::array>> daemon_pool::async_list_tools() {
+  auto impl = impl_;
+  auto ex = co_await boost::asio::this_coro::executor;
+  if (ex == impl->executor()) co_return co_await impl->async_list_tools();
+  co_return co_await boost::asio::co_spawn(impl->executor(), impl->async_list_tools(),
+                                           boost::asio::use_awaitable);
+}
+
+boost::asio::awaitable<codecs::result<codecs::tool_result>> daemon_pool::async_call_tool(
+    std::string name, boost::json::object arguments, routes::call_context ctx) {
+  auto impl = impl_;
+  auto ex = co_await boost::asio::this_coro::executor;
+  if (ex == impl->executor())
+    co_return co_await impl->async_call(std::move(name), std::move(arguments), std::move(ctx));
+  // Another executor: run on the pool's; co_spawn forwards our cancellation slot to it.
+  co_return co_await boost::asio::co_spawn(
+      impl->executor(), impl->async_call(std::move(name), std::move(arguments), std::move(ctx)),
+      boost::asio::use_awaitable);
+}
+
+bool daemon_pool::ready() const { return impl_->ready(); }
+
+daemon_pool::stats daemon_pool::snapshot() const { return impl_->snapshot(); }
+
+}  // namespace exai::pool

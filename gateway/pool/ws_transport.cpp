@@ -1,0 +1,98 @@
+// The Beast WebSocket client behind ws_transport: the pool's only TU that instantiates Beast's
+// websocket coroutine operations (toolchain-and-peers.md: ~25 s per such TU at -O0).
+#include "gateway/pool/ws_transport.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <string>
+
+namespace exai::pool {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+class beast_transport final : public ws_transport {
+ public:
+  explicit beast_transport(asio::any_io_executor ex) : ws_(ex), resolver_(ex) {}
+
+  asio::awaitable<boost::system::error_code> async_connect(ws_connect_params p) override {
+    auto& tcp_layer = beast::get_lowest_layer(ws_);
+    // One budget for resolve, connect and upgrade (tcp_stream's own timer, not a raced timer).
+    tcp_layer.expires_after(p.connect_timeout);
+    auto [rec, results] = co_await resolver_.async_resolve(p.host, std::to_string(p.port), use_nothrow);
+    if (rec) co_return rec;
+    auto [cec, ep] = co_await tcp_layer.async_connect(results, use_nothrow);
+    if (cec) co_return cec;
+    tcp_layer.socket().set_option(tcp::no_delay(true));
+
+    // Beast's websocket timeout replaces the tcp_stream timer from here on: pings when idle,
+    // and the connection is dropped when the daemon goes silent (issue 5: pings and idle timeout).
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = p.connect_timeout;
+    t.idle_timeout = p.idle_timeout;
+    t.keep_alive_pings = true;
+    tcp_layer.expires_never();
+    ws_.set_option(t);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(beast::http::field::user_agent, "exai-gateway");
+    }));
+    ws_.read_message_max(p.read_limit);
+    ws_.auto_fragment(false);
+    const std::string host = p.host + ":" + std::to_string(p.port);
+    auto [hec] = co_await ws_.async_handshake(host, p.path.empty() ? "/" : p.path, use_nothrow);
+    if (hec) co_return hec;
+    ws_.text(true);
+    co_return boost::system::error_code{};
+  }
+
+  asio::awaitable<boost::system::error_code> async_read(std::string& out) override {
+    buffer_.clear();
+    auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
+    if (ec) {
+      if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_.reason().code);
+      co_return ec;
+    }
+    out = beast::buffers_to_string(buffer_.data());
+    co_return boost::system::error_code{};
+  }
+
+  asio::awaitable<boost::system::error_code> async_write(const std::string& text) override {
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(text), use_nothrow);
+    co_return ec;
+  }
+
+  void close() noexcept override {
+    boost::system::error_code ignored;
+    resolver_.cancel();
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close();
+  }
+
+  std::optional<std::uint16_t> close_code() const noexcept override { return close_code_; }
+
+ private:
+  websocket::stream<beast::tcp_stream> ws_;
+  tcp::resolver resolver_;
+  beast::flat_buffer buffer_;
+  std::optional<std::uint16_t> close_code_;
+};
+
+}  // namespace
+
+std::unique_ptr<ws_transport> make_beast_transport(asio::any_io_executor ex) {
+  return std::make_unique<beast_transport>(std::move(ex));
+}
+
+}  // namespace exai::pool

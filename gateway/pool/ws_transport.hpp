@@ -1,0 +1,59 @@
+// A small message-oriented WebSocket client transport (house-style 4): the pool's connections
+// talk through it, so Beast's websocket coroutines are instantiated in one TU (ws_transport.cpp)
+// and the connection logic can be driven by an in-memory transport in component tests.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace exai::pool {
+
+struct ws_connect_params {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string path = "/";
+  std::chrono::milliseconds connect_timeout{3000};  // resolve + TCP connect + upgrade
+  std::chrono::milliseconds idle_timeout{30000};    // keep-alive: ping at half, drop at full
+  std::size_t read_limit = 64u * 1024 * 1024;
+};
+
+// One WebSocket connection attempt. One reader and one writer at a time (house-style 5).
+class ws_transport {
+ public:
+  virtual ~ws_transport() = default;
+
+  // Resolves, connects and upgrades within connect_timeout; sets the read limit and the
+  // keep-alive timeout (pings at idle_timeout/2, closed after idle_timeout without a frame).
+  // Cancellation: terminal; the transport is then unusable.
+  virtual boost::asio::awaitable<boost::system::error_code> async_connect(ws_connect_params p) = 0;
+
+  // The next message (text or binary) into `out`. Keep one pending at all times while connected
+  // so control frames (pongs, close) are processed (toolchain gotcha 5: never race it with a
+  // timer). An error ends the connection; close_code() says whether the peer sent a close frame.
+  virtual boost::asio::awaitable<boost::system::error_code> async_read(std::string& out) = 0;
+
+  // Writes one text message; `text` must stay alive until the operation completes.
+  virtual boost::asio::awaitable<boost::system::error_code> async_write(const std::string& text) = 0;
+
+  // Abrupt close: pending operations complete with errors. Idempotent.
+  virtual void close() noexcept = 0;
+
+  // The peer's close code once a read failed because it closed (1008, 1011, 4003, ...).
+  virtual std::optional<std::uint16_t> close_code() const noexcept = 0;
+};
+
+using transport_factory = std::function<std::unique_ptr<ws_transport>(boost::asio::any_io_executor)>;
+
+// The real one: Beast websocket over TCP.
+std::unique_ptr<ws_transport> make_beast_transport(boost::asio::any_io_executor ex);
+
+}  // namespace exai::pool

@@ -1,0 +1,697 @@
+// One client session (gateway/session.hpp): reader, writer, in-flight table, per-request
+// coroutines with cancellation slots, progress, batches, and the graceful end of a connection.
+#include "gateway/session.hpp"
+
+#include "codecs/classify.hpp"
+#include "codecs/jsonrpc.hpp"
+#include "codecs/op.hpp"
+#include "gateway/gateway_metrics.hpp"
+#include "gateway/reply.hpp"
+#include "observability/log.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+namespace exai::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using codecs::errc;
+using clock = routes::clock;
+
+// How long cancelled requests get to unwind before a session stops waiting for them (a backend
+// honours cancellation promptly; this only bounds a misbehaving one).
+constexpr std::chrono::milliseconds cancel_unwind_limit{2000};
+
+// Why an in-flight request was cancelled; decides what, if anything, the client is sent.
+enum class cancel_reason : std::uint8_t {
+  none,
+  client,      // notifications/cancelled or op cancel: no reply (MCP) / `cancelled` already sent
+  disconnect,  // the connection is gone: nothing can be sent
+  shutdown,    // SIGTERM after the grace period: an error reply
+  eof,         // stdin closed and the grace period passed: an error reply
+};
+
+// Wakes every coroutine waiting in async_wait (a condition variable for one executor).
+class waiters {
+ public:
+  void notify_all() {
+    for (auto* t : list_) t->cancel();
+  }
+  // True when notified, false when the deadline passed.
+  asio::awaitable<bool> async_wait(clock::time_point deadline) {
+    asio::steady_timer t(co_await asio::this_coro::executor, deadline);
+    list_.push_back(&t);
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    list_.erase(std::find(list_.begin(), list_.end(), &t));
+    co_return ec == asio::error::operation_aborted;
+  }
+
+ private:
+  std::vector<asio::steady_timer*> list_;
+};
+
+// The replies of one JSON-RPC batch, sent as one array once every element is answered.
+struct batch_state {
+  std::size_t pending = 1;  // the reader holds one until it has dispatched every element
+  json::array responses;
+};
+
+// One request in flight. Shared by the table, the request's coroutine completion and its
+// progress sink, so the cancellation signal outlives the coroutine bound to it.
+struct inflight_entry {
+  std::string key;
+  asio::cancellation_signal signal;
+  cancel_reason reason = cancel_reason::none;
+  bool done = false;  // reply queued (or suppressed): no more progress
+  codecs::dialect dialect = codecs::dialect::jsonrpc;
+  std::optional<codecs::client_id> id;
+  std::optional<json::value> progress_token;  // MCP _meta.progressToken, verbatim
+  double last_progress = 0;
+  bool any_progress = false;
+  std::shared_ptr<batch_state> batch;
+  clock::time_point received;
+};
+
+std::string_view dialect_name(codecs::dialect d) noexcept {
+  return d == codecs::dialect::op ? "op" : "mcp";
+}
+
+// The progress token of a JSON-RPC request, if it asked for progress (string or integer).
+std::optional<json::value> progress_token_of(const codecs::inbound& in) {
+  const auto* meta = in.params.if_contains("_meta");
+  const auto* mo = meta ? meta->if_object() : nullptr;
+  const auto* token = mo ? mo->if_contains("progressToken") : nullptr;
+  if (token && (token->is_string() || token->is_int64() || token->is_uint64())) return *token;
+  return std::nullopt;
+}
+
+}  // namespace
+
+struct session::impl : std::enable_shared_from_this<session::impl> {
+  impl(std::unique_ptr<message_transport> t, routes::tool_backend& b,
+       const routes::route_options& r, session_options o)
+      : transport(std::move(t)),
+        ex(transport->get_executor()),
+        backend(b),
+        route_opts(r),
+        opts(std::move(o)),
+        writer_wake(ex, clock::time_point::max()),
+        reader_wake(ex, clock::time_point::max()) {
+    state.session_id = opts.id;
+    state.authenticated = opts.authenticated;
+    state.cancel_request = [this](const codecs::client_id& id, codecs::dialect d) {
+      return cancel_key(key_of(d, id), cancel_reason::client);
+    };
+  }
+
+  std::unique_ptr<message_transport> transport;
+  asio::any_io_executor ex;
+  routes::tool_backend& backend;
+  const routes::route_options& route_opts;
+  session_options opts;
+  routes::session_state state;
+  session_stats stats;
+
+  std::unordered_map<std::string, std::shared_ptr<inflight_entry>> table;
+  std::uint64_t anonymous_ids = 0;
+
+  std::deque<std::string> queue;
+  asio::steady_timer writer_wake;  // never expires: cancel() wakes the writer
+  asio::steady_timer reader_wake;  // likewise for the reader
+  bool writer_waiting = false;
+  bool reader_waiting = false;
+  waiters idle;         // notified when the table becomes empty
+  waiters writer_exit;  // notified when the writer has finished
+
+  codecs::dialect last_dialect = codecs::dialect::jsonrpc;
+  std::optional<codecs::dialect> counted_dialect;  // for the sessions gauge
+  bool read_eof = false;
+  bool shutting_down = false;
+  bool close_requested = false;
+  close_code close_with = close_code::normal;
+  bool writer_done = false;
+  bool started = false;
+
+  // ---- keys and cancellation -----------------------------------------------------------------
+
+  // JSON-RPC and op ids live in separate key spaces: one connection may speak both.
+  static std::string key_of(codecs::dialect d, const codecs::client_id& id) {
+    std::string k = id.key();
+    k.insert(k.begin(), d == codecs::dialect::op ? 'o' : 'j');
+    return k;
+  }
+
+  bool cancel_key(const std::string& key, cancel_reason why) {
+    auto it = table.find(key);
+    if (it == table.end()) return false;
+    std::shared_ptr<inflight_entry> e = it->second;
+    if (e->done || e->reason != cancel_reason::none) return false;
+    e->reason = why;
+    if (why == cancel_reason::client) {
+      ++stats.client_cancels;
+      metrics::client_cancels().inc();
+    }
+    e->signal.emit(asio::cancellation_type::terminal);
+    return true;
+  }
+
+  void cancel_all(cancel_reason why) {
+    // Collect first: an emit may complete a request and erase its entry.
+    std::vector<std::shared_ptr<inflight_entry>> running;
+    running.reserve(table.size());
+    for (auto& [k, e] : table) {
+      if (!e->done && e->reason == cancel_reason::none) running.push_back(e);
+    }
+    for (auto& e : running) {
+      if (e->done || e->reason != cancel_reason::none) continue;
+      e->reason = why;
+      if (why == cancel_reason::disconnect) metrics::client_cancels().inc();
+      e->signal.emit(asio::cancellation_type::terminal);
+    }
+  }
+
+  // ---- output --------------------------------------------------------------------------------
+
+  void send_text(std::string text) {
+    if (writer_done || close_requested) return;
+    queue.push_back(std::move(text));
+    if (writer_waiting) writer_wake.cancel();
+  }
+
+  void send(const json::object& msg) { send_text(json::serialize(msg)); }
+
+  void deliver(json::object msg, const std::shared_ptr<batch_state>& batch) {
+    if (batch) {
+      batch->responses.push_back(std::move(msg));
+    } else {
+      send(msg);
+    }
+  }
+
+  void release_batch(const std::shared_ptr<batch_state>& batch) {
+    if (--batch->pending > 0) return;
+    // An all-notification batch gets no reply at all (mcp-server-rules.md, "Batches").
+    if (!batch->responses.empty()) send_text(json::serialize(batch->responses));
+  }
+
+  // An error for a message that has no usable id: in the dialect the connection used so far.
+  void send_error_in_dialect(const codecs::error& e, const json::value* request_id = nullptr,
+                             const std::optional<codecs::client_id>& id = std::nullopt) {
+    if (last_dialect == codecs::dialect::op) {
+      send(op_error(request_id ? *request_id : json::value(nullptr), e));
+    } else {
+      send(jsonrpc_error(id, e));
+    }
+  }
+
+  void request_close(close_code code) {
+    if (close_requested) return;
+    close_with = code;
+    close_requested = true;
+    if (writer_waiting) writer_wake.cancel();
+    if (reader_waiting) reader_wake.cancel();
+  }
+
+  bool can_read() const noexcept {
+    return !close_requested && !writer_done && table.size() < opts.max_inflight &&
+           queue.size() < opts.max_queued;
+  }
+
+  // ---- progress ------------------------------------------------------------------------------
+
+  routes::progress_sink make_progress_sink(const std::shared_ptr<inflight_entry>& e) {
+    std::weak_ptr<impl> weak_self = weak_from_this();
+    std::weak_ptr<inflight_entry> weak_entry = e;
+    return [weak_self, weak_entry](const codecs::progress_update& u) {
+      auto self = weak_self.lock();
+      if (!self) return;
+      // The backend may report from its own executor; the session's state lives on ours.
+      asio::dispatch(self->ex, [self, weak_entry, u]() {
+        if (auto entry = weak_entry.lock()) self->on_progress(*entry, u);
+      });
+    };
+  }
+
+  void on_progress(inflight_entry& e, const codecs::progress_update& u) {
+    if (e.done || e.reason != cancel_reason::none) return;  // none after the response
+    if (queue.size() >= opts.max_queued) {  // advisory: dropped rather than blocking the tool
+      ++stats.progress_dropped;
+      return;
+    }
+    if (e.dialect == codecs::dialect::op) {
+      send(op_progress(e.id ? &*e.id : nullptr, u));
+      return;
+    }
+    if (!e.progress_token) return;
+    // MCP requires strictly increasing progress; text-only reports count up by one.
+    const double value = u.progress ? *u.progress : e.last_progress + 1;
+    if (e.any_progress && !(value > e.last_progress)) {
+      ++stats.progress_dropped;
+      return;
+    }
+    e.last_progress = value;
+    e.any_progress = true;
+    send(mcp_progress(*e.progress_token, value, u.total, u.message));
+  }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  static asio::awaitable<void> run_request(std::shared_ptr<impl> self, routes::handler h,
+                                           codecs::inbound in, std::shared_ptr<inflight_entry> e) {
+    routes::request_context ctx{self->state, self->backend, self->route_opts, in.from};
+    ctx.received = e->received;
+    // tools/call takes its deadline from the tool's budget; the rest from the default budget.
+    if (in.method != "tools/call") ctx.deadline = e->received + self->route_opts.call_timeout;
+    if (in.method == "tools/call" &&
+        (e->dialect == codecs::dialect::op || e->progress_token)) {
+      ctx.progress = self->make_progress_sink(e);
+    }
+    ctx.session_label = self->opts.id;
+    ctx.client_key = e->key;
+    codecs::result<json::value> r = codecs::error(errc::internal, "no result");
+    try {
+      r = co_await h(in, ctx);
+    } catch (const boost::system::system_error& ex) {
+      if (ex.code() == asio::error::operation_aborted) {
+        r = codecs::error(errc::cancelled, "cancelled");
+      } else {
+        r = codecs::error(errc::internal, ex.what());
+      }
+    } catch (const std::exception& ex) {
+      r = codecs::error(errc::internal, ex.what());
+    }
+    self->finish_request(*e, in, ctx, std::move(r));
+  }
+
+  void spawn_request(routes::handler h, codecs::inbound in, std::string key,
+                     const std::shared_ptr<batch_state>& batch) {
+    auto e = std::make_shared<inflight_entry>();
+    e->key = std::move(key);
+    e->dialect = in.from;
+    e->id = in.id;
+    e->received = clock::now();
+    if (in.from == codecs::dialect::jsonrpc) e->progress_token = progress_token_of(in);
+    e->batch = batch;
+    if (batch) ++batch->pending;
+    table.emplace(e->key, e);
+    stats.max_inflight_seen = std::max(stats.max_inflight_seen, table.size());
+    ++stats.requests;
+    metrics::inflight().add(1);
+    auto slot = e->signal.slot();
+    asio::co_spawn(ex, run_request(shared_from_this(), h, std::move(in), e),
+                   asio::bind_cancellation_slot(
+                       slot, [e, ex = ex](std::exception_ptr) mutable {
+                         // The signal may still be referenced by the finishing coroutine
+                         // machinery: release it on a later turn.
+                         asio::post(ex, [e = std::move(e)]() {});
+                       }));
+  }
+
+  void finish_request(inflight_entry& e, const codecs::inbound& in, const routes::request_context& ctx,
+                      codecs::result<json::value> r) {
+    e.done = true;
+    if (auto it = table.find(e.key); it != table.end() && it->second.get() == &e) table.erase(it);
+    metrics::inflight().add(-1);
+
+    // Outcome, for metrics and the request log.
+    std::string_view outcome = "ok";
+    if (e.reason == cancel_reason::client || e.reason == cancel_reason::disconnect) {
+      outcome = "cancelled";
+    } else if (ctx.timed_out) {
+      outcome = "timeout";
+      metrics::timeouts().inc();
+    } else if (!r) {
+      outcome = r.error().code == errc::cancelled ? "cancelled" : "error";
+    } else if (const auto* o = r->if_object()) {
+      const auto* is_error = o->if_contains("isError");
+      if (is_error && is_error->is_bool() && is_error->get_bool()) outcome = "error";
+    }
+    const auto elapsed = clock::now() - e.received;
+    const std::string_view method = in.from == codecs::dialect::op ? std::string_view(in.op)
+                                                                   : std::string_view(in.method);
+    const bool known_tool = !(!r && r.error().code == errc::tool_not_found);
+    const auto& series = metrics::request(method, known_tool ? ctx.tool : std::string_view());
+    (outcome == "ok"          ? series.ok
+     : outcome == "timeout"   ? series.timeout
+     : outcome == "cancelled" ? series.cancelled
+                              : series.error)
+        ->inc();
+    series.duration->observe(std::chrono::duration<double>(elapsed).count());
+    EXAI_LOG(debug, "session", "request", {"session", opts.id}, {"client_id", e.key},
+             {"method", method}, {"tool", ctx.tool},
+             {"latency_ms", std::chrono::duration<double, std::milli>(elapsed).count()},
+             {"outcome", outcome});
+
+    bool reply = e.reason != cancel_reason::client && e.reason != cancel_reason::disconnect;
+    if (reply) {
+      if (!r && r.error().code == errc::cancelled) {
+        r = codecs::error(errc::shutting_down,
+                          e.reason == cancel_reason::eof
+                              ? "input closed; the call was cancelled after the grace period"
+                              : "the gateway is shutting down; the call was cancelled");
+      }
+      json::object msg = e.dialect == codecs::dialect::op ? op_reply(in, std::move(r))
+                                                          : jsonrpc_reply(*in.id, std::move(r));
+      deliver(std::move(msg), e.batch);
+    }
+    if (e.batch) release_batch(e.batch);
+    if (reader_waiting) reader_wake.cancel();
+    if (table.empty()) idle.notify_all();
+  }
+
+  // ---- inbound -------------------------------------------------------------------------------
+
+  void note_dialect(codecs::dialect d) {
+    last_dialect = d;
+    if (!counted_dialect) {
+      counted_dialect = d;
+      metrics::sessions(transport->kind(), dialect_name(d)).add(1);
+    }
+  }
+
+  // A message on a connection that has not authenticated (token required, no Bearer on the
+  // upgrade): refused like the reference daemon refuses a first message that is not hello.
+  void refuse_unauthenticated(const codecs::inbound& in) {
+    if (in.from == codecs::dialect::op) {
+      send(op_hello_refused("missing_hello"));
+      request_close(close_code::unauthorized);
+    } else {
+      if (in.type == codecs::message_type::request) {
+        send(jsonrpc_error(in.id, codecs::error(errc::unauthorized,
+                                                "unauthorized: send Authorization: Bearer <token> "
+                                                "with the WebSocket upgrade")));
+      }
+      request_close(close_code::policy_violation);
+    }
+  }
+
+  asio::awaitable<void> on_inbound(codecs::inbound in, std::shared_ptr<batch_state> batch) {
+    if (in.type == codecs::message_type::response) co_return;  // we send clients no requests
+    const bool is_hello = in.from == codecs::dialect::op && in.method == "hello";
+    if (!state.authenticated && !is_hello) {
+      refuse_unauthenticated(in);
+      co_return;
+    }
+    const bool is_request = in.type == codecs::message_type::request;
+    if (routes::is_inline_method(in.method, in.from)) {
+      auto h = routes::find_route(in.method, in.from);
+      if (!h) co_return;  // an unknown notification is ignored
+      routes::request_context ctx{state, backend, route_opts, in.from};
+      ctx.session_label = opts.id;
+      codecs::result<json::value> r = co_await h(in, ctx);
+      if (!is_request) co_return;
+      const bool refused_hello = is_hello && !r;
+      json::object msg = in.from == codecs::dialect::op ? op_reply(in, std::move(r))
+                                                        : jsonrpc_reply(*in.id, std::move(r));
+      deliver(std::move(msg), batch);
+      if (refused_hello) request_close(close_code::unauthorized);
+      co_return;
+    }
+    if (!is_request) co_return;  // notifications we do not know are ignored
+
+    auto reply_error = [&](codecs::error err) {
+      json::object msg = in.from == codecs::dialect::op ? op_reply(in, std::move(err))
+                                                        : jsonrpc_error(in.id, err);
+      deliver(std::move(msg), batch);
+    };
+    if (shutting_down) {
+      reply_error(codecs::error(errc::shutting_down, "the gateway is shutting down"));
+      co_return;
+    }
+    auto h = routes::find_route(in.method, in.from);
+    if (!h) {
+      reply_error(codecs::error(errc::method_not_found, "method not found: " + in.method));
+      co_return;
+    }
+    std::string key;
+    if (in.id) {
+      key = key_of(in.from, *in.id);
+    } else {
+      key = "#" + std::to_string(++anonymous_ids);  // an op request without request_id
+    }
+    if (table.contains(key)) {
+      // The first request with this id continues; answering the second with the same id is the
+      // only way to tell the client (issue 4 brief).
+      reply_error(codecs::error(errc::invalid_request,
+                                "duplicate request id: a request with this id is in flight"));
+      co_return;
+    }
+    spawn_request(h, std::move(in), std::move(key), batch);
+  }
+
+  asio::awaitable<void> on_batch(const json::array& a) {
+    if (!state.protocol_version || *state.protocol_version != routes::batch_version) {
+      send(jsonrpc_error(std::nullopt,
+                         codecs::error(errc::invalid_request,
+                                       "JSON-RPC batches are accepted only on sessions "
+                                       "initialized with protocol version 2025-03-26")));
+      co_return;
+    }
+    auto decoded = codecs::jsonrpc::decode_batch(a);
+    if (!decoded) {
+      send(jsonrpc_error(std::nullopt, decoded.error()));
+      co_return;
+    }
+    auto batch = std::make_shared<batch_state>();
+    for (auto& d : *decoded) {
+      if (!d) {
+        batch->responses.push_back(jsonrpc_error(d.error().id, d.error().err));
+        continue;
+      }
+      // Each element takes an in-flight slot like any request (back-pressure).
+      while (!(table.size() < opts.max_inflight) && !close_requested && !writer_done) {
+        co_await wait_reader_wake();
+      }
+      co_await on_inbound(std::move(*d), batch);
+    }
+    release_batch(batch);
+  }
+
+  asio::awaitable<void> on_message(std::string_view text) {
+    auto parsed = codecs::parse_json(text, opts.limits);
+    if (!parsed) {
+      send_error_in_dialect(parsed.error());
+      co_return;
+    }
+    json::value& v = *parsed;
+    switch (codecs::classify(v)) {
+      case codecs::classification::jsonrpc: {
+        note_dialect(codecs::dialect::jsonrpc);
+        auto d = codecs::jsonrpc::decode(v);
+        if (!d) {
+          send(jsonrpc_error(d.error().id, d.error().err));
+          co_return;
+        }
+        co_await on_inbound(std::move(*d), nullptr);
+        co_return;
+      }
+      case codecs::classification::jsonrpc_batch:
+        note_dialect(codecs::dialect::jsonrpc);
+        co_await on_batch(v.get_array());
+        co_return;
+      case codecs::classification::op: {
+        note_dialect(codecs::dialect::op);
+        auto m = codecs::op::decode_client(v);
+        if (!m) {
+          auto rid = codecs::op::peek_request_id(v);
+          json::value id = rid ? json::value(*rid) : json::value(nullptr);
+          send(op_error(id, m.error()));
+          co_return;
+        }
+        co_await on_inbound(codecs::op::to_inbound(*m), nullptr);
+        co_return;
+      }
+      case codecs::classification::neither: {
+        codecs::error e(errc::unknown_dialect,
+                        "neither a JSON-RPC 2.0 message (\"jsonrpc\":\"2.0\") nor an op message "
+                        "(a string \"op\")");
+        // Keep whatever id it carried, so the client can match the error.
+        json::value rid(nullptr);
+        std::optional<codecs::client_id> id;
+        if (const auto* o = v.if_object()) {
+          if (const auto* r = o->if_contains("request_id"); r && r->is_string()) rid = *r;
+          if (const auto* i = o->if_contains("id");
+              i && (i->is_string() || i->is_int64() || i->is_uint64())) {
+            id = codecs::client_id{*i};
+          }
+        }
+        send_error_in_dialect(e, &rid, id);
+        co_return;
+      }
+    }
+  }
+
+  // ---- the loops -----------------------------------------------------------------------------
+
+  asio::awaitable<void> wait_reader_wake() {
+    reader_waiting = true;
+    boost::system::error_code ec;
+    co_await reader_wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    reader_waiting = false;
+  }
+
+  static asio::awaitable<void> reader_loop(std::shared_ptr<impl> self) {
+    auto& s = *self;
+    for (;;) {
+      while (!s.can_read()) {
+        if (s.close_requested || s.writer_done) co_return;
+        co_await s.wait_reader_wake();  // back-pressure: in-flight or queue full
+      }
+      std::string_view text;
+      auto ec = co_await s.transport->async_read_message(text);
+      if (ec == codecs::errc::message_too_large) {
+        s.send_error_in_dialect(codecs::error(
+            errc::message_too_large,
+            "message exceeds the limit of " + std::to_string(s.opts.limits.max_bytes) + " bytes"));
+        continue;
+      }
+      if (ec) {
+        s.read_eof = ec == asio::error::eof;
+        co_return;
+      }
+      ++s.stats.messages_in;
+      s.stats.bytes_in += text.size();
+      metrics::bytes_in().inc(text.size());
+      co_await s.on_message(text);
+    }
+  }
+
+  static asio::awaitable<void> writer_loop(std::shared_ptr<impl> self) {
+    auto& s = *self;
+    try {
+      for (;;) {
+        while (s.queue.empty() && !s.close_requested) {
+          s.writer_waiting = true;
+          boost::system::error_code ec;
+          co_await s.writer_wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          s.writer_waiting = false;
+        }
+        if (s.queue.empty()) break;  // close requested and everything written
+        std::string msg = std::move(s.queue.front());
+        s.queue.pop_front();
+        if (s.reader_waiting) s.reader_wake.cancel();
+        auto ec = co_await s.transport->async_write_message(msg);
+        if (ec) {
+          EXAI_LOG(debug, "session", "write failed", {"session", s.opts.id},
+                   {"error", ec.message()});
+          break;
+        }
+        ++s.stats.messages_out;
+        s.stats.bytes_out += msg.size();
+        metrics::bytes_out().inc(msg.size());
+      }
+    } catch (const std::exception& ex) {
+      EXAI_LOG(warn, "session", "writer stopped", {"session", s.opts.id}, {"error", ex.what()});
+    }
+    s.writer_done = true;
+    s.queue.clear();
+    try {
+      co_await s.transport->async_close(s.close_with);
+    } catch (const std::exception&) {
+    }
+    s.writer_exit.notify_all();
+    if (s.reader_waiting) s.reader_wake.cancel();
+  }
+
+  // Let in-flight requests finish within `grace`, cancel the rest, flush, close.
+  static asio::awaitable<void> drain(std::shared_ptr<impl> self, std::chrono::milliseconds grace,
+                                     cancel_reason why, close_code code) {
+    auto& s = *self;
+    const auto grace_end = clock::now() + grace;
+    while (!s.table.empty() && co_await s.idle.async_wait(grace_end)) {
+    }
+    s.cancel_all(why);
+    const auto unwind_end = clock::now() + cancel_unwind_limit;
+    while (!s.table.empty() && co_await s.idle.async_wait(unwind_end)) {
+    }
+    if (!s.table.empty()) {
+      EXAI_LOG(warn, "session", "requests did not finish after cancellation",
+               {"session", s.opts.id}, {"count", s.table.size()});
+    }
+    s.request_close(code);
+    while (!s.writer_done) co_await s.writer_exit.async_wait(clock::time_point::max());
+  }
+};
+
+session::session(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
+session::~session() = default;
+
+std::shared_ptr<session> session::create(std::unique_ptr<message_transport> transport,
+                                         routes::tool_backend& backend,
+                                         const routes::route_options& routes,
+                                         session_options opts) {
+  if (opts.max_inflight == 0) opts.max_inflight = 1;
+  if (opts.max_queued == 0) opts.max_queued = 1;
+  auto p = std::make_shared<impl>(std::move(transport), backend, routes, std::move(opts));
+  return std::make_shared<session>(std::move(p));
+}
+
+asio::awaitable<void> session::async_run() {
+  auto self = impl_;
+  auto& s = *self;
+  if (s.started) co_return;
+  s.started = true;
+  EXAI_LOG(debug, "session", "session opened", {"session", s.opts.id},
+           {"transport", s.transport->kind()});
+  asio::co_spawn(s.ex, impl::writer_loop(self), asio::detached);
+  try {
+    co_await impl::reader_loop(self);
+  } catch (const std::exception& ex) {
+    EXAI_LOG(warn, "session", "reader stopped", {"session", s.opts.id}, {"error", ex.what()});
+  }
+  try {
+    if (s.read_eof && s.transport->replies_after_eof()) {
+      co_await impl::drain(self, s.opts.eof_grace, cancel_reason::eof, close_code::normal);
+    } else {
+      co_await impl::drain(self, std::chrono::milliseconds(0),
+                           s.shutting_down ? cancel_reason::shutdown : cancel_reason::disconnect,
+                           s.close_with);
+    }
+  } catch (const std::exception& ex) {
+    EXAI_LOG(warn, "session", "drain failed", {"session", s.opts.id}, {"error", ex.what()});
+  }
+  if (s.counted_dialect) {
+    metrics::sessions(s.transport->kind(), dialect_name(*s.counted_dialect)).add(-1);
+  }
+  EXAI_LOG(debug, "session", "session closed", {"session", s.opts.id},
+           {"requests", s.stats.requests}, {"messages_in", s.stats.messages_in},
+           {"messages_out", s.stats.messages_out});
+}
+
+void session::shutdown(std::chrono::milliseconds grace) {
+  auto self = impl_;
+  if (self->shutting_down) return;
+  self->shutting_down = true;
+  asio::co_spawn(self->ex,
+                 impl::drain(self, grace, cancel_reason::shutdown, close_code::going_away),
+                 asio::detached);
+}
+
+void session::notify_tools_changed() {
+  auto& s = *impl_;
+  if (s.state.protocol_version) s.send(tools_list_changed());
+}
+
+const std::string& session::id() const noexcept { return impl_->opts.id; }
+std::size_t session::inflight() const noexcept { return impl_->table.size(); }
+const session_stats& session::stats() const noexcept { return impl_->stats; }
+asio::any_io_executor session::get_executor() const { return impl_->ex; }
+
+}  // namespace exai::gateway

@@ -1,0 +1,56 @@
+// The message-oriented client transport a session runs on (house-style 4): stdio lines, WebSocket
+// text frames, or an in-memory pair in tests. Implementations live in .cpp files.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace exai::gateway {
+
+// Why a connection is being closed (WebSocket close codes; stdio just stops).
+enum class close_code : std::uint16_t {
+  normal = 1000,
+  going_away = 1001,       // shutdown
+  policy_violation = 1008, // not authorised
+  too_big = 1009,
+  internal_error = 1011,
+  unauthorized = 4003,     // op hello with a bad token (exai-op-protocol.md section 1)
+};
+
+class message_transport {
+ public:
+  virtual ~message_transport() = default;
+
+  virtual boost::asio::any_io_executor get_executor() = 0;
+
+  // The next message; `out` stays valid until the next call. Errors:
+  // - codecs::errc::message_too_large: one oversize message was dropped, the stream goes on;
+  // - anything else (eof included): the stream is finished.
+  // At most one read at a time (the session's reader). Not cancelled by the session: a cancelled
+  // WebSocket read breaks the stream (toolchain gotcha 5); async_close() ends it instead.
+  virtual boost::asio::awaitable<boost::system::error_code> async_read_message(
+      std::string_view& out) = 0;
+
+  // Writes one whole message. At most one write at a time (the session's writer); `message`
+  // must stay valid until it completes.
+  virtual boost::asio::awaitable<boost::system::error_code> async_write_message(
+      std::string_view message) = 0;
+
+  // Ends the connection once the writer is done: a close frame for WebSocket (the pending read
+  // then completes with an error), stops reading for stdio. Called by the writer only.
+  virtual boost::asio::awaitable<void> async_close(close_code code) = 0;
+
+  // "stdio", "ws", "memory": for logs and the sessions metric.
+  virtual std::string_view kind() const noexcept = 0;
+
+  // When the peer has finished sending (eof), may it still receive replies? True for stdio, whose
+  // client may close stdin and keep reading stdout (so in-flight calls get a short grace).
+  virtual bool replies_after_eof() const noexcept { return false; }
+};
+
+}  // namespace exai::gateway
