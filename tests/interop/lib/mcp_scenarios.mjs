@@ -182,4 +182,37 @@ export async function check_concurrent({ client, tap }) {
   assert.notEqual(order[0], first_delay_id, 'the first-sent slowest call was answered first: calls look serialised');
 }
 
+// A large result arrives whole: one message whose text has exactly the requested size.
+export async function check_blob({ client, tap }, bytes) {
+  const res = await client.callTool({ name: 'blob', arguments: { bytes } }, undefined, { timeout: 15000 });
+  assert.ok(!res.isError, `blob isError: ${JSON.stringify(res).slice(0, 500)}`);
+  assert.equal(Buffer.byteLength(text_of(res), 'utf8'), bytes);
+  assert.equal(tap.responses_for(tap.last_request_id('tools/call')).length, 1);
+}
+
+// Many SDK clients on one gateway, all calling at once. Every SDK client numbers its requests
+// from 0, so the ids collide across connections by construction; each must get its own answers.
+export async function check_many_clients(make_transport, clients, calls_each) {
+  const conns = await Promise.all(Array.from({ length: clients }, (_, c) => connect_client(make_transport(), `interop-many-${c}`)));
+  try {
+    const all = [];
+    for (let c = 0; c < clients; c++) {
+      for (let i = 0; i < calls_each; i++) {
+        const want = `client-${c}-call-${i}`;
+        all.push(conns[c].client.callTool({ name: 'echo', arguments: { text: want } }, undefined, { timeout: 20000 })
+          .then(r => { assert.ok(!r.isError, JSON.stringify(r)); assert.equal(text_of(r), want); }));
+      }
+    }
+    await with_timeout(Promise.all(all), 25000, `${clients * calls_each} calls from ${clients} clients`);
+    for (const k of conns) {
+      const ids = k.tap.sent.filter(s => s.msg.method === 'tools/call').map(s => s.msg.id);
+      assert.equal(ids.length, calls_each);
+      for (const id of ids) assert.equal(k.tap.responses_for(id).length, 1, `responses for id ${id}`);
+      assert.deepEqual(protocol_faults(k.sdk_errors), []);
+    }
+  } finally {
+    await Promise.all(conns.map(k => with_timeout(k.client.close(), 5000, 'close').catch(() => {})));
+  }
+}
+
 export { wait_until };

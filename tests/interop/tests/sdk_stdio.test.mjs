@@ -37,6 +37,7 @@ describe('sdk over stdio', { timeout: 40000 }, () => {
   it('tools/call echo returns the text', () => s.check_echo(ctx));
   it('tools/call fail is an isError result', () => s.check_fail_is_tool_error(ctx));
   it('unknown tool is -32602', () => s.check_unknown_tool(ctx));
+  it('a 2 MiB result arrives whole (stdout: one message per line, debug logs on stderr)', () => s.check_blob(ctx, 2 * 1024 * 1024));
   it('progress notifications arrive, increasing, with the token verbatim', () => s.check_progress(ctx));
   it('abort via AbortSignal: cancelled sent, nothing comes back, session healthy', () => s.check_abort(ctx));
   it('SDK timeout: RequestTimeout on the client, nothing comes back, session healthy', () => s.check_client_timeout(ctx));

@@ -36,6 +36,8 @@ describe('sdk over websocket', { timeout: 40000 }, () => {
   it('abort via AbortSignal: cancelled sent, nothing comes back, session healthy', () => s.check_abort(ctx));
   it('SDK timeout: RequestTimeout on the client, nothing comes back, session healthy', () => s.check_client_timeout(ctx));
   it('20 concurrent callTool on one connection each get their own answer', () => s.check_concurrent(ctx));
+  it('20 SDK clients x 25 concurrent calls, ids colliding across clients, each gets its own answers',
+    () => s.check_many_clients(() => new WebSocketClientTransport(new URL(gw.url)), 20, 25));
   it('a second SDK client on the same port is an independent session', async () => {
     const other = await s.connect_client(new WebSocketClientTransport(new URL(gw.url)), 'interop-sdk-ws-2');
     try {
