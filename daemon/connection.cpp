@@ -1,0 +1,459 @@
+// One connection's op-protocol behaviour: handshake, serial (reference) or multiplexed dispatch,
+// real cancellation, progress, results and errors that always carry op and request_id
+// (exai-op-protocol.md sections 2-4). Asio only; the transport lives in ws_server.cpp.
+#include "daemon/connection.hpp"
+
+#include "daemon/daemon_metrics.hpp"
+#include "observability/log.hpp"
+#include "observability/metric_names.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+
+namespace exai::daemon {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace op = codecs::op;
+namespace names = obs::names;
+using codecs::errc;
+using clock_type = std::chrono::steady_clock;
+
+struct op_connection::heartbeat_state {
+  explicit heartbeat_state(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  bool done = false;
+};
+
+struct op_connection::call_state {
+  asio::cancellation_signal signal;
+  bool cancelled_by_client = false;    // `cancel` with the cancel extension: no result is sent
+  bool cancelled_by_shutdown = false;  // grace period over: SERVICE_UNAVAILABLE is sent
+  bool done = false;
+  std::shared_ptr<heartbeat_state> heartbeat;
+};
+
+namespace {
+
+std::string_view outcome_of(const codecs::result<codecs::tool_result>& r) {
+  if (r) return r->is_error ? names::outcome_error : names::outcome_ok;
+  if (r.error().code == errc::timeout) return names::outcome_timeout;
+  if (r.error().code == errc::cancelled) return names::outcome_cancelled;
+  return names::outcome_error;
+}
+
+double unix_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+// The reference daemon lists {name, description, inputSchema} only (section 3).
+json::array reference_tools(const json::array& tools) {
+  json::array out;
+  for (const auto& t : tools) {
+    const auto& o = t.as_object();
+    json::object r;
+    r["name"] = o.at("name");
+    r["description"] = o.at("description");
+    r["inputSchema"] = o.at("inputSchema");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+op_connection::op_connection(asio::any_io_executor ex, tool_host& host, const connection_settings& s,
+                             std::string peer, std::string generated_session_id)
+    : ex_(ex),
+      host_(host),
+      settings_(s),
+      peer_(std::move(peer)),
+      session_(s.session, std::move(generated_session_id)),
+      writer_wake_(ex),
+      reader_wake_(ex),
+      hello_timer_(ex),
+      serial_wake_(ex) {}
+
+op_connection::~op_connection() {
+  if (session_counted_) {
+    host_.session_closed();
+    metrics().sessions.add(-1);
+  }
+}
+
+void op_connection::start() { asio::co_spawn(ex_, hello_watch(shared_from_this()), asio::detached); }
+
+asio::awaitable<void> op_connection::hello_watch(std::shared_ptr<op_connection> self) {
+  self->hello_timer_.expires_after(self->settings_.hello_timeout);
+  boost::system::error_code ec;
+  co_await self->hello_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || self->finished_ || self->session_.state() != session::phase::awaiting_hello) co_return;
+  auto step = self->session_.on_hello_timeout();
+  EXAI_LOG(warn, "daemon", "no hello in time; closing", {"peer", self->peer_},
+           {"timeout_ms", static_cast<std::int64_t>(self->settings_.hello_timeout.count())});
+  if (step.close) self->close(*step.close, step.close_reason);
+}
+
+asio::awaitable<void> op_connection::async_deliver(std::string text) {
+  if (finished_ || closing_) co_return;  // after a close is queued, input is ignored
+  metrics().bytes_in.inc(text.size());
+  if (session_.state() == session::phase::awaiting_hello)
+    handshake(text);
+  else if (session_.state() == session::phase::open)
+    dispatch(session_.classify(text));
+
+  // Back-pressure (house-style 5): stop reading while too much waits, rather than buffer without
+  // bound. A multiplexed connection is bounded by max_inflight through admission instead.
+  while (!finished_ && over_limits()) {
+    reader_wake_.expires_at(clock_type::time_point::max());
+    boost::system::error_code ec;
+    co_await reader_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+bool op_connection::over_limits() const {
+  return queued_bytes_ > settings_.max_queued_bytes ||
+         serial_queue_.size() >= settings_.session.max_inflight;
+}
+
+void op_connection::handshake(std::string_view text) {
+  auto step = session_.on_first_message(text);
+  if (step.reply) push(*step.reply);
+  if (step.close) {
+    EXAI_LOG(warn, "daemon", "handshake refused", {"peer", peer_}, {"reason", step.close_reason},
+             {"close_code", static_cast<int>(*step.close)});
+    close(*step.close, step.close_reason);
+    return;
+  }
+  hello_timer_.cancel();
+  host_.session_opened();
+  metrics().sessions.add(1);
+  session_counted_ = true;
+  const auto& g = session_.granted();
+  EXAI_LOG(info, "daemon", "session opened", {"session", session_.id()}, {"peer", peer_},
+           {"multiplex", g.multiplex}, {"cancel", g.cancel}, {"progress", g.progress});
+  if (session_.serial()) asio::co_spawn(ex_, serial_loop(shared_from_this()), asio::detached);
+}
+
+void op_connection::dispatch(request r) {
+  const bool can_cancel = session_.granted().cancel;
+  if (session_.serial()) {
+    // Reference behaviour: one message at a time, replies in request order. A negotiated
+    // `cancel` is the exception: it acts at once on the running or a queued call.
+    if (auto* c = std::get_if<req::cancel>(&r); c && can_cancel) {
+      handle_cancel(c->request_id);
+      return;
+    }
+    serial_queue_.push_back(std::move(r));
+    serial_wake_.cancel();
+    return;
+  }
+  if (auto* c = std::get_if<req::call>(&r)) {
+    start_call(std::move(*c));
+    return;
+  }
+  if (auto* c = std::get_if<req::cancel>(&r); c && can_cancel) {
+    handle_cancel(c->request_id);
+    return;
+  }
+  answer_now(r);
+}
+
+void op_connection::handle_cancel(const std::string& request_id) {
+  if (auto it = calls_.find(request_id); it != calls_.end()) {
+    auto st = it->second;
+    st->cancelled_by_client = true;
+    // The id is free again at once: a client may reuse it after `cancelled` (no poisoning).
+    calls_.erase(it);
+    session_.finished(request_id);
+    metrics().client_cancels.inc();
+    st->signal.emit(asio::cancellation_type::terminal);
+  } else {
+    for (auto q = serial_queue_.begin(); q != serial_queue_.end(); ++q) {
+      if (auto* c = std::get_if<req::call>(&*q); c && c->request_id == request_id) {
+        serial_queue_.erase(q);
+        metrics().client_cancels.inc();
+        notify_reader();
+        break;
+      }
+    }
+  }
+  // Section 4: `cancelled` and no call_tool_res. An unknown or finished id is acknowledged the
+  // same way (the reference daemon acknowledges every cancel).
+  push(op::encode(op::cancelled{request_id}));
+}
+
+void op_connection::answer_now(request& r) {
+  struct visitor {
+    op_connection& c;
+    void operator()(req::reply& m) const { c.push(m.msg); }
+    void operator()(req::list_tools& m) const {
+      op::list_tools_res res;
+      auto tools = c.host_.list();
+      res.tools = c.settings_.session.compat_reference ? reference_tools(tools) : std::move(tools);
+      res.timestamp = json::value(unix_seconds());
+      auto o = op::encode(res);
+      o["request_id"] = id_value(m.request_id);
+      c.push(o);
+      metrics().requests("list_tools", "", names::outcome_ok).inc();
+    }
+    void operator()(req::ping& m) const {
+      auto o = op::encode(op::pong{});
+      o["request_id"] = id_value(m.request_id);
+      c.push(o);
+    }
+    void operator()(req::cancel& m) const {
+      // Without the cancel extension (and always in --compat reference): acknowledged only; the
+      // call keeps running and its result is still sent (reference hazard 3).
+      c.push(op::encode(op::cancelled{m.request_id}));
+    }
+    void operator()(req::call&) const {}  // never answered here
+  };
+  std::visit(visitor{*this}, r);
+}
+
+void op_connection::start_call(req::call c) {
+  switch (session_.admit(c.request_id)) {
+    case session::admission::ok:
+      break;
+    case session::admission::duplicate:
+      // The running call keeps its id and its reply; only the newcomer is refused.
+      push(call_error(json::value(c.request_id), errc::invalid_request,
+                      "request_id '" + c.request_id + "' is already in flight on this connection"));
+      metrics().requests("call_tool", "", names::outcome_error).inc();
+      return;
+    case session::admission::over_capacity:
+      push(call_error(json::value(c.request_id), errc::over_capacity,
+                      "more than " + std::to_string(settings_.session.max_inflight) +
+                          " calls in flight on this connection"));
+      metrics().requests("call_tool", "", names::outcome_error).inc();
+      return;
+    case session::admission::shutting_down:
+      push(call_error(json::value(c.request_id), errc::shutting_down, "the daemon is shutting down"));
+      metrics().requests("call_tool", "", names::outcome_error).inc();
+      return;
+  }
+  auto st = std::make_shared<call_state>();
+  calls_.emplace(c.request_id, st);
+  spawn_call(std::move(c), std::move(st));
+}
+
+void op_connection::spawn_call(req::call c, std::shared_ptr<call_state> st) {
+  auto& slot_owner = st->signal;
+  // The completion handler keeps the call state (and so the signal the spawned coroutine's
+  // cancellation state points into) alive until the coroutine has fully unwound: it is released
+  // one turn later, from a posted handler.
+  auto ex = ex_;
+  asio::co_spawn(ex_, execute(shared_from_this(), std::move(c), st),
+                 asio::bind_cancellation_slot(slot_owner.slot(), [st, ex](std::exception_ptr) mutable {
+                   asio::post(ex, [keep = std::move(st)] {});
+                 }));
+}
+
+asio::awaitable<void> op_connection::serial_loop(std::shared_ptr<op_connection> self) {
+  while (!self->finished_ && !self->closing_) {
+    if (self->serial_queue_.empty()) {
+      self->serial_wake_.expires_at(clock_type::time_point::max());
+      boost::system::error_code ec;
+      co_await self->serial_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    request r = std::move(self->serial_queue_.front());
+    self->serial_queue_.pop_front();
+    self->notify_reader();
+    auto* c = std::get_if<req::call>(&r);
+    if (!c) {
+      self->answer_now(r);
+      continue;
+    }
+    if (self->session_.admit(c->request_id) != session::admission::ok) {
+      // Serial calls never overlap, so only shutdown refuses one here.
+      self->push(call_error(json::value(c->request_id), errc::shutting_down, "the daemon is shutting down"));
+      continue;
+    }
+    auto st = std::make_shared<call_state>();
+    self->calls_.emplace(c->request_id, st);
+    self->spawn_call(std::move(*c), st);
+    while (!st->done && !self->finished_) {
+      self->serial_wake_.expires_at(clock_type::time_point::max());
+      boost::system::error_code ec;
+      co_await self->serial_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+}
+
+asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self, req::call c,
+                                             std::shared_ptr<call_state> st) {
+  op_connection* conn = self.get();
+  const std::string id = c.request_id;
+  const std::string tool = normalize_tool_name(c.name);
+  tool_context ctx;
+  if (conn->settings_.call_timeout.count() > 0) ctx.deadline = clock_type::now() + conn->settings_.call_timeout;
+  if (conn->session_.granted().progress) {
+    // Section 4: numeric progress, forwarded while the call is live.
+    ctx.progress = [conn, st, id](const codecs::progress_update& u) {
+      if (st->cancelled_by_client || st->done) return;
+      op::progress p;
+      p.request_id = id;
+      p.progress = u.progress;
+      p.total = u.total;
+      p.message = u.message;
+      conn->push(op::encode(p));
+    };
+  } else if (conn->settings_.progress_interval.count() > 0) {
+    // Reference behaviour: a text-only progress message every interval while the call runs.
+    st->heartbeat = std::make_shared<heartbeat_state>(conn->ex_);
+    asio::co_spawn(conn->ex_, heartbeat(self, st->heartbeat, id), asio::detached);
+  }
+
+  metrics().inflight.add(1);
+  const auto started = clock_type::now();
+  codecs::result<codecs::tool_result> r = codecs::error(errc::internal, "no result");
+  try {
+    r = co_await conn->host_.async_call(std::move(c.name), std::move(c.arguments), std::move(ctx));
+  } catch (const std::exception& e) {
+    r = codecs::error(errc::internal, std::string("internal error: ") + e.what());
+  }
+  metrics().inflight.add(-1);
+  st->done = true;
+  if (st->heartbeat) {
+    st->heartbeat->done = true;
+    st->heartbeat->timer.cancel();
+  }
+
+  const bool known_tool = r || r.error().code != errc::tool_not_found;
+  const std::string_view tool_label = known_tool ? std::string_view(tool) : std::string_view();
+  metrics().requests("call_tool", tool_label, outcome_of(r)).inc();
+  metrics().duration(tool_label).observe(std::chrono::duration<double>(clock_type::now() - started).count());
+  if (!r && r.error().code == errc::timeout) metrics().timeouts.inc();
+
+  conn->finish_call(id, st, r);
+  conn->serial_wake_.cancel();
+}
+
+void op_connection::finish_call(const std::string& request_id, const std::shared_ptr<call_state>& st,
+                                const codecs::result<codecs::tool_result>& r) {
+  if (auto it = calls_.find(request_id); it != calls_.end() && it->second == st) {
+    calls_.erase(it);
+    session_.finished(request_id);
+  }
+  if (st->cancelled_by_client) return;  // `cancelled` was sent instead (section 4)
+  if (!r) {
+    const auto code = r.error().code;
+    if (code == errc::cancelled) {
+      if (st->cancelled_by_shutdown)
+        push(call_error(json::value(request_id), errc::shutting_down,
+                        "cancelled: the daemon is shutting down"));
+      return;  // otherwise the transport is gone: nobody to tell
+    }
+    push(call_error(json::value(request_id), code, r.error().message));
+    return;
+  }
+  if (settings_.session.compat_reference) {
+    // The reference daemon: stream_complete, then a result carrying outputs only.
+    push(op::encode(op::stream_complete{request_id}));
+    op::call_tool_res res;
+    res.request_id = request_id;
+    res.outputs = r->content;
+    push(op::encode(res));
+    return;
+  }
+  push(op::encode(op::to_call_tool_res(*r, request_id)));
+}
+
+asio::awaitable<void> op_connection::heartbeat(std::shared_ptr<op_connection> self,
+                                               std::shared_ptr<heartbeat_state> hb, std::string request_id) {
+  while (!hb->done && !self->finished_) {
+    hb->timer.expires_after(self->settings_.progress_interval);
+    boost::system::error_code ec;
+    co_await hb->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (hb->done || self->finished_) break;  // the result (or a cancel) came first
+    op::progress p;
+    p.request_id = request_id;
+    p.message = "Tool execution in progress...";
+    self->push(op::encode(p));
+  }
+}
+
+void op_connection::begin_shutdown() { session_.begin_shutdown(); }
+
+void op_connection::cancel_calls() {
+  std::vector<std::shared_ptr<call_state>> running;
+  for (auto& [id, st] : calls_) running.push_back(st);
+  for (auto& st : running) {
+    st->cancelled_by_shutdown = true;
+    st->signal.emit(asio::cancellation_type::terminal);
+  }
+}
+
+void op_connection::close(close_code code, std::string reason) {
+  if (closing_ || finished_) return;
+  closing_ = true;
+  outbox_.push_back(outgoing{{}, code, std::move(reason)});
+  hello_timer_.cancel();
+  serial_wake_.cancel();
+  notify_writer();
+  // Nothing more can be sent, so whatever still runs is stopped.
+  std::vector<std::shared_ptr<call_state>> running;
+  for (auto& [id, st] : calls_) running.push_back(st);
+  for (auto& st : running) st->signal.emit(asio::cancellation_type::terminal);
+}
+
+void op_connection::on_transport_closed() {
+  if (finished_) return;
+  finished_ = true;
+  session_.mark_closed();
+  hello_timer_.cancel();
+  serial_queue_.clear();
+  outbox_.clear();  // unsendable now
+  queued_bytes_ = 0;
+  std::vector<std::shared_ptr<call_state>> running;
+  for (auto& [id, st] : calls_) running.push_back(st);
+  for (auto& st : running) st->signal.emit(asio::cancellation_type::terminal);
+  notify_writer();
+  notify_reader();
+  serial_wake_.cancel();
+  if (session_counted_) {
+    session_counted_ = false;
+    host_.session_closed();
+    metrics().sessions.add(-1);
+  }
+}
+
+asio::awaitable<std::optional<outgoing>> op_connection::async_next_outgoing() {
+  for (;;) {
+    if (!outbox_.empty()) {
+      outgoing item = std::move(outbox_.front());
+      outbox_.pop_front();
+      queued_bytes_ -= item.text.size();
+      notify_reader();
+      co_return item;
+    }
+    if (finished_ || closing_) co_return std::nullopt;
+    writer_wake_.expires_at(clock_type::time_point::max());
+    boost::system::error_code ec;
+    co_await writer_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void op_connection::push(const json::object& msg) {
+  if (closing_ || finished_) return;
+  std::string text = json::serialize(msg);
+  queued_bytes_ += text.size();
+  outbox_.push_back(outgoing{std::move(text), std::nullopt, {}});
+  notify_writer();
+}
+
+void op_connection::notify_writer() { writer_wake_.cancel(); }
+void op_connection::notify_reader() { reader_wake_.cancel(); }
+
+}  // namespace exai::daemon

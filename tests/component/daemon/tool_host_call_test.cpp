@@ -1,0 +1,275 @@
+// In-process tool calls (the gateway's embedded backend path): validation before the handler,
+// cancellation through the awaiting coroutine's slot, deadlines, progress and the counters.
+#define BOOST_TEST_MODULE daemon_component_tool_host
+#include "daemon/tool_host.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <stdexcept>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace exai::daemon;
+using exai::codecs::errc;
+using exai::codecs::result;
+using exai::codecs::tool_result;
+using std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+tool_host::options diag() {
+  tool_host::options o;
+  o.profiles = {"core", "diagnostics"};
+  return o;
+}
+
+struct call_outcome {
+  std::optional<result<tool_result>> r;
+  clock_type::duration took{};
+};
+
+// Runs one call on a fresh io_context; cancels it (terminal) after `cancel_after` when given.
+call_outcome run_call(tool_host& host, std::string name, std::string_view args, tool_context ctx = {},
+                      std::optional<milliseconds> cancel_after = std::nullopt) {
+  asio::io_context ioc;
+  asio::cancellation_signal sig;
+  call_outcome out;
+  auto start = clock_type::now();
+  asio::co_spawn(ioc, host.async_call(std::move(name), json::parse(args).as_object(), std::move(ctx)),
+                 asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, result<tool_result> r) {
+                   if (e) std::rethrow_exception(e);
+                   out.r = std::move(r);
+                   out.took = clock_type::now() - start;
+                 }));
+  asio::steady_timer t(ioc);
+  if (cancel_after) {
+    t.expires_after(*cancel_after);
+    t.async_wait([&](boost::system::error_code ec) {
+      if (!ec) sig.emit(asio::cancellation_type::terminal);
+    });
+  }
+  ioc.run_for(std::chrono::seconds(20));
+  return out;
+}
+
+std::string text_of(const tool_result& r) {
+  return std::string(r.content.at(0).as_object().at("text").as_string());
+}
+
+asio::awaitable<tool_result> throws(json::object, tool_context) {
+  throw std::runtime_error("boom");
+  co_return tool_result{};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(echo_returns_text) {
+  tool_host host(diag());
+  auto o = run_call(host, "echo", R"({"text":"héllo"})");
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  BOOST_TEST(text_of(o.r->value()) == "héllo");
+  BOOST_TEST(!o.r->value().is_error);
+  BOOST_TEST(host.stats().completed == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(suffixed_names_reach_the_tool) {
+  tool_host host(diag());
+  auto o = run_call(host, "echo_EXAI-WS", R"({"text":"x"})");
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  BOOST_TEST(text_of(o.r->value()) == "x");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_tool) {
+  tool_host host(diag());
+  auto o = run_call(host, "nope", "{}");
+  BOOST_REQUIRE(o.r && o.r->has_error());
+  BOOST_TEST(static_cast<int>(o.r->error().code) == static_cast<int>(errc::tool_not_found));
+  BOOST_TEST(o.r->error().message == "Tool not found: nope");
+}
+
+BOOST_AUTO_TEST_CASE(diagnostics_are_off_by_default) {
+  tool_host host({});
+  auto o = run_call(host, "echo", R"({"text":"x"})");
+  BOOST_REQUIRE(o.r && o.r->has_error());
+  BOOST_TEST(static_cast<int>(o.r->error().code) == static_cast<int>(errc::tool_not_found));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_arguments_never_reach_the_handler) {
+  tool_host host(diag());
+  auto o = run_call(host, "echo", R"({"text":5})");
+  BOOST_REQUIRE(o.r && o.r->has_error());
+  BOOST_TEST(static_cast<int>(o.r->error().code) == static_cast<int>(errc::invalid_params));
+  BOOST_TEST(o.r->error().message == "arguments.text: expected string, got integer");
+  auto m = run_call(host, "delay", "{}");
+  BOOST_REQUIRE(m.r && m.r->has_error());
+  BOOST_TEST(m.r->error().message == "arguments: missing required property 'ms'");
+  auto s = host.stats();
+  BOOST_TEST(s.completed + s.failed + s.cancelled == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(fail_is_a_tool_level_error) {
+  tool_host host(diag());
+  auto o = run_call(host, "fail", R"({"message":"it broke"})");
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  BOOST_TEST(o.r->value().is_error);
+  BOOST_TEST(text_of(o.r->value()) == "it broke");
+  BOOST_TEST(host.stats().failed == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(blob_has_exact_size) {
+  tool_host host(diag());
+  auto o = run_call(host, "blob", R"({"bytes":100000})");
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  auto t = text_of(o.r->value());
+  BOOST_TEST(t.size() == 100000u);
+  BOOST_TEST(t.substr(0, 27) == "abcdefghijklmnopqrstuvwxyza");
+  auto too_big = run_call(host, "blob", R"({"bytes":67108865})");
+  BOOST_REQUIRE(too_big.r && too_big.r->has_error());
+  BOOST_TEST(too_big.r->error().message.starts_with("arguments.bytes: "));
+}
+
+BOOST_AUTO_TEST_CASE(delay_waits_and_reports_numeric_progress) {
+  tool_host host(diag());
+  std::vector<exai::codecs::progress_update> seen;
+  tool_context ctx;
+  ctx.progress = [&](const exai::codecs::progress_update& u) { seen.push_back(u); };
+  auto o = run_call(host, "delay", R"({"ms":120,"progress_every_ms":30})", ctx);
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  BOOST_TEST(text_of(o.r->value()) == "waited 120 ms");
+  BOOST_TEST(o.took >= milliseconds(120));
+  BOOST_REQUIRE(seen.size() == 3u);  // at 30, 60, 90 (none at the end: the result follows)
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    BOOST_TEST(*seen[i].progress == 30.0 * static_cast<double>(i + 1));
+    BOOST_TEST(*seen[i].total == 120.0);
+  }
+  BOOST_TEST(seen[0].message == "waited 30 of 120 ms");
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_delay_stops_it_at_once) {
+  tool_host host(diag());
+  auto o = run_call(host, "delay", R"({"ms":10000})", {}, milliseconds(50));
+  BOOST_REQUIRE(o.r && o.r->has_error());
+  BOOST_TEST(static_cast<int>(o.r->error().code) == static_cast<int>(errc::cancelled));
+  BOOST_TEST(o.took < milliseconds(5000));  // generous: the point is "not 10 s"
+  auto s = host.stats();
+  BOOST_TEST(s.cancelled == 1u);
+  BOOST_TEST(s.in_flight == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_delay_with_progress_and_deadline) {
+  tool_host host(diag());
+  tool_context ctx;
+  int reports = 0;
+  ctx.progress = [&](const exai::codecs::progress_update&) { ++reports; };
+  ctx.deadline = clock_type::now() + std::chrono::seconds(30);
+  auto o = run_call(host, "delay", R"({"ms":10000,"progress_every_ms":10})", ctx, milliseconds(60));
+  BOOST_REQUIRE(o.r && o.r->has_error());
+  BOOST_TEST(static_cast<int>(o.r->error().code) == static_cast<int>(errc::cancelled));
+  BOOST_TEST(o.took < milliseconds(5000));
+  BOOST_TEST(reports >= 1);
+}
+
+BOOST_AUTO_TEST_CASE(deadline_times_out) {
+  tool_host host(diag());
+  tool_context ctx;
+  ctx.deadline = clock_type::now() + milliseconds(50);
+  auto o = run_call(host, "delay", R"({"ms":10000})", ctx);
+  BOOST_REQUIRE(o.r && o.r->has_error());
+  BOOST_TEST(static_cast<int>(o.r->error().code) == static_cast<int>(errc::timeout));
+  BOOST_TEST(o.took < milliseconds(5000));
+  BOOST_TEST(host.stats().failed == 1u);
+  BOOST_TEST(host.stats().in_flight == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(deadline_not_reached) {
+  tool_host host(diag());
+  tool_context ctx;
+  ctx.deadline = clock_type::now() + std::chrono::seconds(10);
+  auto o = run_call(host, "delay", R"({"ms":10})", ctx);
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  BOOST_TEST(!o.r->value().is_error);
+}
+
+BOOST_AUTO_TEST_CASE(throwing_handler_is_a_tool_error_even_with_a_deadline) {
+  tool_host host({});
+  tool_spec s;
+  s.name = "thrower";
+  s.input_schema = json::parse(R"({"type":"object"})").as_object();
+  s.handler = throws;
+  host.add(std::move(s));
+  tool_context ctx;
+  ctx.deadline = clock_type::now() + std::chrono::seconds(30);
+  auto o = run_call(host, "thrower", "{}", ctx);
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  BOOST_TEST(o.r->value().is_error);
+  BOOST_TEST(text_of(o.r->value()).find("boom") != std::string::npos);
+  BOOST_TEST(o.took < milliseconds(5000));  // did not wait for the 30 s deadline
+}
+
+BOOST_AUTO_TEST_CASE(status_reports_counts_and_providers) {
+  auto opts = diag();
+  opts.providers["glm"] = {"glm-4.5", "glm-4.5-flash"};
+  tool_host host(opts);
+  host.session_opened();
+  run_call(host, "echo", R"({"text":"a"})");
+  run_call(host, "fail", R"({"message":"b"})");
+  run_call(host, "delay", R"({"ms":10000})", {}, milliseconds(20));
+  auto o = run_call(host, "status", "{}");
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  const auto& st = *o.r->value().structured;
+  BOOST_TEST(st.at("completed").to_number<int>() == 1);
+  BOOST_TEST(st.at("failed").to_number<int>() == 1);
+  BOOST_TEST(st.at("cancelled").to_number<int>() == 1);
+  BOOST_TEST(st.at("in_flight").to_number<int>() == 1);  // the status call itself
+  BOOST_TEST(st.at("sessions").to_number<int>() == 1);
+  BOOST_TEST(st.at("tools").as_array().size() == 7u);
+  BOOST_TEST(st.at("providers").as_array().at(0).as_object().at("name") == "glm");
+  BOOST_TEST(st.at("uptime_s").as_double() >= 0.0);
+  // The text block carries the same document for text-only clients.
+  BOOST_TEST(json::parse(text_of(o.r->value())) == json::value(st));
+}
+
+BOOST_AUTO_TEST_CASE(listmodels_empty_has_a_hint) {
+  tool_host host({});
+  auto o = run_call(host, "listmodels", "{}");
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  const auto& st = *o.r->value().structured;
+  BOOST_TEST(st.at("models").as_array().empty());
+  BOOST_TEST(std::string(st.at("hint").as_string()).find("providers") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(listmodels_lists_configured_models) {
+  tool_host::options opts;
+  opts.providers["kimi"] = {"kimi-k2"};
+  opts.providers["glm"] = {"glm-4.5"};
+  tool_host host(opts);
+  auto o = run_call(host, "listmodels", "{}");
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  const auto& st = *o.r->value().structured;
+  BOOST_TEST(st.at("models").as_array().size() == 2u);
+  BOOST_TEST(!st.contains("hint"));
+  BOOST_TEST(st.at("providers").as_array().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(version_names_the_daemon) {
+  tool_host host({});
+  auto o = run_call(host, "version", "{}");
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  BOOST_TEST(text_of(o.r->value()) == "exai-daemon " + std::string(daemon_version()));
+  BOOST_TEST(o.r->value().structured->at("version") == daemon_version());
+}
+
+BOOST_AUTO_TEST_CASE(core_tools_reject_arguments) {
+  tool_host host({});
+  auto o = run_call(host, "status", R"({"x":1})");
+  BOOST_REQUIRE(o.r && o.r->has_error());
+  BOOST_TEST(static_cast<int>(o.r->error().code) == static_cast<int>(errc::invalid_params));
+}
