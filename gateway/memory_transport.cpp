@@ -139,6 +139,13 @@ asio::awaitable<std::optional<std::string>> memory_pipe::async_next(
 
 std::size_t memory_pipe::written() const { return state_->output.size(); }
 
+std::optional<std::string> memory_pipe::take() {
+  if (state_->output.empty()) return std::nullopt;
+  std::string m = std::move(state_->output.front());
+  state_->output.pop_front();
+  return m;
+}
+
 void memory_pipe::pause_writes(bool paused) {
   state_->paused = paused;
   if (!paused) state_->write_wake.cancel();

@@ -39,6 +39,7 @@ class memory_pipe {
   // The next written message, or nullopt when none arrives within timeout or the pipe closed.
   boost::asio::awaitable<std::optional<std::string>> async_next(std::chrono::milliseconds timeout);
   std::size_t written() const;  // messages written and not yet taken
+  std::optional<std::string> take();  // the oldest written message, if any (no waiting)
 
   // While paused, the session's writes do not complete.
   void pause_writes(bool paused);

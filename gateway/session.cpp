@@ -614,12 +614,17 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   static asio::awaitable<void> drain(std::shared_ptr<impl> self, std::chrono::milliseconds grace,
                                      cancel_reason why, close_code code) {
     auto& s = *self;
+    // (No co_await inside loop conditions: g++ 12 miscompiles some of those.)
     const auto grace_end = clock::now() + grace;
-    while (!s.table.empty() && co_await s.idle.async_wait(grace_end)) {
+    while (!s.table.empty()) {
+      const bool woken = co_await s.idle.async_wait(grace_end);
+      if (!woken) break;
     }
     s.cancel_all(why);
     const auto unwind_end = clock::now() + cancel_unwind_limit;
-    while (!s.table.empty() && co_await s.idle.async_wait(unwind_end)) {
+    while (!s.table.empty()) {
+      const bool woken = co_await s.idle.async_wait(unwind_end);
+      if (!woken) break;
     }
     if (!s.table.empty()) {
       EXAI_LOG(warn, "session", "requests did not finish after cancellation",

@@ -23,6 +23,8 @@ namespace json = boost::json;
 namespace op = codecs::op;
 using codecs::errc;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+// How long a 1008 refusal lowers a serial address's cap before the configured cap is tried again.
+constexpr std::chrono::seconds refusal_hold(30);
 
 namespace {
 bool coroutine_is_cancelled(const asio::cancellation_state& cs) {
@@ -180,7 +182,7 @@ void pool_impl::grow_serial() {
     if (!ep.serial) continue;
     endpoint_view v;
     v.serial = true;
-    v.cap = ep.cap;
+    v.cap = ep.effective_cap(clock::now());
     for (std::size_t i : ep.conns) {
       const upstream_connection& c = *conns_[i];
       if (c.state() == conn_state::retired || c.state() == conn_state::stopped) continue;
@@ -304,7 +306,7 @@ void pool_impl::on_ready(upstream_connection& c) {
     std::size_t ready = 0;
     for (std::size_t i : ep.conns)
       if (conns_[i]->ready()) ++ready;
-    if (ready > ep.cap) {
+    if (ready > ep.effective_cap(clock::now())) {
       c.retire();
       return;
     }
@@ -374,9 +376,11 @@ refusal_decision pool_impl::on_refused(upstream_connection& c) {
   }
   const refusal_decision d = pool::on_refused(other_open, ep.cap);
   if (d.retire) {
-    ep.cap = d.new_cap;
-    EXAI_LOG(warn, "pool", "connection limit reached at the daemon; pool capped",
-             {"endpoint", ep.ep.to_string()}, {"cap", ep.cap});
+    ep.refused_cap = d.new_cap;
+    ep.refused_until = clock::now() + refusal_hold;
+    EXAI_LOG(warn, "pool", "connection limit reached at the daemon; pool capped for a while",
+             {"endpoint", ep.ep.to_string()}, {"cap", d.new_cap},
+             {"hold_s", static_cast<std::int64_t>(refusal_hold.count())});
   }
   return d;
 }

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -114,7 +115,14 @@ class upstream_connection {
 struct endpoint_state {
   endpoint ep;
   bool serial = false;                     // an ack without capabilities was seen
-  std::size_t cap = 10;                    // connection limit when serial
+  std::size_t cap = 10;                    // configured connection limit when serial
+  // After a 1008 refusal the daemon's real limit (other clients share it) is what was open;
+  // held for a while, then the configured cap is tried again.
+  std::size_t refused_cap = 0;
+  clock::time_point refused_until{};
+  std::size_t effective_cap(clock::time_point now) const {
+    return now < refused_until ? std::min(cap, refused_cap) : cap;
+  }
   std::vector<std::size_t> conns;          // indices into pool_impl::conns_
 };
 
