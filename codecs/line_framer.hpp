@@ -21,8 +21,8 @@ class line_framer {
   // when more input is needed. Empty lines (blank or "\r") are skipped.
   std::optional<result<std::string>> next();
 
-  // Usage: after each feed(), call next() until it returns nullopt; an oversize partial line is
-  // detected (and dropped) by next(), so the buffer stays within max_line plus one chunk.
+  // An unterminated line that is already over the limit is dropped by feed() itself, so the
+  // buffer holds at most the complete lines not yet taken plus max_line + 1 bytes.
 
   // Bytes buffered but not yet returned (for back-pressure decisions).
   std::size_t buffered() const noexcept;
@@ -34,6 +34,8 @@ class line_framer {
   std::size_t scan_ = 0;      // where the newline search resumes
   bool discarding_ = false;   // inside an oversize line, dropping until the next newline
   bool report_oversize_ = false;
+  std::size_t tail_ = 0;         // where the unterminated last line begins
+  std::size_t oversize_at_ = 0;  // where the pending oversize error sits among the lines
 };
 
 }  // namespace exai::codecs

@@ -123,6 +123,32 @@ BOOST_AUTO_TEST_CASE(oversize_then_resync) {
              boost::test_tools::per_element());
 }
 
+// A caller may feed several chunks before draining: an oversize unterminated line is dropped by
+// feed() itself, and its error still comes after the lines that preceded it.
+BOOST_AUTO_TEST_CASE(feed_without_draining_stays_bounded) {
+  line_framer f(16);
+  f.feed("ab\ncd");
+  for (int i = 0; i < 1000; ++i) f.feed(std::string(100, 'x'));
+  BOOST_TEST(f.buffered() == 3u);  // "ab\n": the oversize line was dropped, not kept
+  f.feed("yy\r\nzz\n");
+  BOOST_TEST(drain(f) == (lines{"ab", "!too_large", "zz"}), boost::test_tools::per_element());
+  // Two oversize lines before any next(): the second is caught when drained, in order.
+  line_framer g(4);
+  g.feed("ok\n");
+  g.feed("aaaaaaa");
+  g.feed("\nbbbbbbb");
+  g.feed("\nc\n");
+  BOOST_TEST(drain(g) == (lines{"ok", "!too_large", "!too_large", "c"}),
+             boost::test_tools::per_element());
+  // A partial line exactly one byte over, ending in "\r", may still be a legal "\r\n" line.
+  line_framer h(4);
+  h.feed("abcd\r");
+  BOOST_TEST(drain(h).empty());
+  BOOST_TEST(h.buffered() == 5u);
+  h.feed("\n");
+  BOOST_TEST(drain(h) == lines{"abcd"});
+}
+
 BOOST_AUTO_TEST_CASE(buffered_counts_unreturned_bytes) {
   line_framer f(64);
   f.feed("one\ntwo\nthr");
