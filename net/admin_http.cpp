@@ -5,6 +5,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 #include <boost/asio/as_tuple.hpp>

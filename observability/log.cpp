@@ -3,6 +3,7 @@
 // captures see every enabled record as JSON, whatever the sinks are.
 #include "observability/log.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
