@@ -50,8 +50,10 @@ class beast_transport final : public ws_transport {
     }));
     ws_.read_message_max(p.read_limit);
     ws_.auto_fragment(false);
+    // Named locals: g++ 12 mishandles a ?: temporary inside a co_await full-expression.
     const std::string host = p.host + ":" + std::to_string(p.port);
-    auto [hec] = co_await ws_.async_handshake(host, p.path.empty() ? "/" : p.path, use_nothrow);
+    const std::string target = p.path.empty() ? std::string("/") : p.path;
+    auto [hec] = co_await ws_.async_handshake(host, target, use_nothrow);
     if (hec) co_return hec;
     ws_.text(true);
     co_return boost::system::error_code{};

@@ -243,15 +243,10 @@ class connection : public std::enable_shared_from_this<connection> {
     if (aec) co_return;
 
     const std::size_t n = ++st_.per_ip[ip_];
-    ++st_.active;
-    st_.max_active = std::max(st_.max_active, st_.active);
     struct guard {
       state& st;
       std::string ip;
-      ~guard() {
-        --st.per_ip[ip];
-        --st.active;
-      }
+      ~guard() { --st.per_ip[ip]; }
     } g{st_, ip_};
     if (n > st_.cfg.max_per_ip) {
       // Hazard/section 1: the 11th connection from one address is closed with 1008 before any hello.
@@ -262,6 +257,12 @@ class connection : public std::enable_shared_from_this<connection> {
       co_return;
     }
     ++st_.accepted;
+    ++st_.active;  // connections past the per-address check (max_active: the peak)
+    st_.max_active = std::max(st_.max_active, st_.active);
+    struct active_guard {
+      state& st;
+      ~active_guard() { --st.active; }
+    } ag{st_};
     try {
       co_await (reader() || processor());
     } catch (const std::exception&) {

@@ -1,0 +1,114 @@
+// The daemon pool against the real exai-daemon (issue 5, "Tests"): multiplexed mode, and serial
+// mode against `exai-daemon --compat reference`, with the same correctness scenarios. The pool
+// runs in-process on a test io_context; the daemon is a child process on loopback.
+#define BOOST_TEST_MODULE pool_daemon_modes
+#include "tests/integration/pool/scenarios.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace exai::pool;
+using namespace exai::pool::itest;
+
+namespace {
+
+struct mode_param {
+  bool compat = false;  // --compat reference: serial mode
+  bool multiplexed() const { return !compat; }
+};
+
+asio::awaitable<void> wait_pool_ready(daemon_pool& pool, std::size_t connections) {
+  const bool ok = co_await wait_until(
+      [&] { return pool.ready() && pool.snapshot().ready >= connections; }, ms(10000));
+  BOOST_TEST_REQUIRE(ok, "pool not ready: " << pool.snapshot().ready << " connections ready");
+}
+
+asio::awaitable<void> basics_body(peer* d, mode_param m) {
+  auto ex = co_await asio::this_coro::executor;
+  daemon_pool pool(ex, test_options(d->port, 4));
+  int changes = 0;
+  pool.on_tools_changed = [&changes] { ++changes; };
+  pool.start();
+  co_await wait_pool_ready(pool, 1);
+  BOOST_TEST(changes == 1);  // the first load
+  co_await scenario_basics(pool, m.multiplexed());
+  co_await pool.async_stop();
+  BOOST_TEST(!pool.ready());
+  // After stop, calls fail at once instead of waiting.
+  auto r = co_await call(pool, "echo", json::object{{"text", "x"}}, ms(1000));
+  BOOST_TEST_REQUIRE(r.has_error());
+  BOOST_TEST((r.error().code == exai::codecs::errc::shutting_down));
+}
+
+asio::awaitable<void> many_body(peer* d, mode_param m) {
+  auto ex = co_await asio::this_coro::executor;
+  daemon_pool pool(ex, test_options(d->port, 4));
+  pool.start();
+  co_await wait_pool_ready(pool, 4);
+  co_await scenario_many_clients(pool, 50, 100);
+  const auto s = pool.snapshot();
+  if (m.multiplexed()) {
+    BOOST_TEST(s.multiplexed == 4u);  // 5000 calls over exactly 4 connections
+    BOOST_TEST(s.ready == 4u);
+  } else {
+    // Serial: grown on demand, never beyond the per-address limit of 10.
+    BOOST_TEST(s.serial > 4u);
+    BOOST_TEST(s.ready + s.connecting + s.backoff <= 10u);
+  }
+  co_await pool.async_stop();
+}
+
+asio::awaitable<void> cancel_body(peer* d, mode_param m) {
+  auto ex = co_await asio::this_coro::executor;
+  daemon_pool pool(ex, test_options(d->port, 4));
+  pool.start();
+  co_await wait_pool_ready(pool, 4);
+  co_await scenario_cancel(pool, m.multiplexed());
+  co_await pool.async_stop();
+}
+
+asio::awaitable<void> deadline_body(peer* d, mode_param m) {
+  auto ex = co_await asio::this_coro::executor;
+  daemon_pool pool(ex, test_options(d->port, 4));
+  pool.start();
+  co_await wait_pool_ready(pool, 4);
+  co_await scenario_deadline(pool, m.multiplexed());
+  co_await pool.async_stop();
+}
+
+asio::awaitable<void> kill_body(peer* d, mode_param m) {
+  auto ex = co_await asio::this_coro::executor;
+  daemon_pool pool(ex, test_options(d->port, 4));
+  pool.start();
+  co_await wait_pool_ready(pool, 4);
+  const bool compat = m.compat;
+  co_await scenario_kill_and_restart(pool, *d, m.multiplexed() ? 20 : 8,
+                                     [compat](std::uint16_t port) { return start_exai_daemon(compat, port); });
+  co_await pool.async_stop();
+}
+
+void run_with_daemon(asio::awaitable<void> (*body)(peer*, mode_param), mode_param m, int limit_s) {
+  peer d = start_exai_daemon(m.compat);
+  asio::io_context io(1);
+  run_bounded(io, body(&d, m), std::chrono::seconds(limit_s));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(multiplexed)
+BOOST_AUTO_TEST_CASE(basics) { run_with_daemon(basics_body, {false}, 60); }
+BOOST_AUTO_TEST_CASE(calls_5000_from_50_clients_over_4_connections) { run_with_daemon(many_body, {false}, 180); }
+BOOST_AUTO_TEST_CASE(client_cancel_reaches_the_daemon) { run_with_daemon(cancel_body, {false}, 60); }
+BOOST_AUTO_TEST_CASE(deadline_fires_within_budget) { run_with_daemon(deadline_body, {false}, 60); }
+BOOST_AUTO_TEST_CASE(daemon_killed_then_restarted) { run_with_daemon(kill_body, {false}, 90); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(serial_compat_reference)
+BOOST_AUTO_TEST_CASE(basics) { run_with_daemon(basics_body, {true}, 60); }
+BOOST_AUTO_TEST_CASE(calls_5000_from_50_clients) { run_with_daemon(many_body, {true}, 240); }
+BOOST_AUTO_TEST_CASE(client_cancel_completes_at_once_and_late_reply_is_dropped) {
+  run_with_daemon(cancel_body, {true}, 60);
+}
+BOOST_AUTO_TEST_CASE(deadline_fires_within_budget) { run_with_daemon(deadline_body, {true}, 60); }
+BOOST_AUTO_TEST_CASE(daemon_killed_then_restarted) { run_with_daemon(kill_body, {true}, 90); }
+BOOST_AUTO_TEST_SUITE_END()
