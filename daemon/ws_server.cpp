@@ -83,23 +83,40 @@ struct ws_server::impl : std::enable_shared_from_this<impl> {
 
 namespace {
 
-asio::awaitable<void> read_loop(ws_stream& ws, std::shared_ptr<op_connection> conn) {
+// Reads message data in chunks and enforces the size limit itself. Beast's own read_message_max
+// would fail the connection and tear it down at once (Beast 1.81's teardown closes the socket
+// with the rest of the oversized message unread, so the peer sees a reset instead of close
+// 1009). Here an oversized message is discarded as it arrives while the writer performs a proper
+// close handshake with 1009 (section 1).
+asio::awaitable<void> read_loop(ws_stream& ws, std::shared_ptr<op_connection> conn, std::size_t max_bytes) {
+  constexpr std::size_t chunk = 1u << 20;
   beast::flat_buffer buf;
+  std::size_t message_bytes = 0;
+  bool oversize = false;
   for (;;) {
     boost::system::error_code ec;
-    co_await ws.async_read(buf, asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n =
+        co_await ws.async_read_some(buf, chunk, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      // Beast has already answered an oversized frame with close 1009 (section 1).
-      if (ec == websocket::error::message_too_big)
-        EXAI_LOG(warn, "daemon", "message over the size limit; closed with 1009", {"peer", conn->peer()});
-      else
-        EXAI_LOG(debug, "daemon", "connection read ended", {"peer", conn->peer()}, {"reason", ec.message()});
+      EXAI_LOG(debug, "daemon", "connection read ended", {"peer", conn->peer()}, {"reason", ec.message()});
       break;
     }
-    // Text frames, and binary frames holding JSON (the reference daemon parses both).
-    std::string text = beast::buffers_to_string(buf.data());
-    buf.consume(buf.size());
-    co_await conn->async_deliver(std::move(text));
+    message_bytes += n;
+    if (!oversize && message_bytes > max_bytes) {
+      oversize = true;
+      EXAI_LOG(warn, "daemon", "message over the size limit; closing with 1009", {"peer", conn->peer()},
+               {"limit", max_bytes});
+      conn->close(close_code::too_big, "message too big");
+    }
+    if (oversize) buf.consume(buf.size());  // discard while the close handshake runs
+    if (!ws.is_message_done()) continue;
+    if (!oversize) {
+      // Text frames, and binary frames holding JSON (the reference daemon parses both).
+      std::string text = beast::buffers_to_string(buf.data());
+      buf.consume(buf.size());
+      co_await conn->async_deliver(std::move(text));
+    }
+    message_bytes = 0;
   }
   conn->on_transport_closed();  // wakes the writer, stops running calls
 }
@@ -161,7 +178,7 @@ asio::awaitable<void> serve(std::shared_ptr<ws_server::impl> self, tcp::socket s
   ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(beast::http::field::server, "exai-daemon/" + std::string(daemon_version()));
   }));
-  ws.read_message_max(self->s.max_message_bytes);
+  ws.read_message_max(0);  // enforced in read_loop (see there)
   ws.auto_fragment(false);
 
   // Any path is accepted (section 1).
@@ -190,7 +207,7 @@ asio::awaitable<void> serve(std::shared_ptr<ws_server::impl> self, tcp::socket s
   self->conns.insert(conn);
   conn->start();
   try {
-    co_await (read_loop(ws, conn) && write_loop(ws, conn));
+    co_await (read_loop(ws, conn, self->s.max_message_bytes) && write_loop(ws, conn));
   } catch (const std::exception& e) {
     EXAI_LOG(error, "daemon", "connection failed", {"peer", peer}, {"error", e.what()});
   }
