@@ -18,6 +18,10 @@ namespace exai::codecs::jsonrpc {
 // One message object. Errors: invalid_request (missing/wrong jsonrpc, null/bool/float/object id,
 // non-string method, params not object/array, ...). On error, `id` is set when the message had a
 // usable id, so the error reply can carry it.
+// Decisions (see jsonrpc.cpp): positional (array) params are rejected with invalid_params, since
+// every MCP method takes named params; a response from the client (type == response) keeps its
+// member as a one-member object in inbound::result_or_error: {"result": ...} or {"error": {...}};
+// an error response may have id null (then inbound::id is empty), a result may not.
 struct decode_failure {
   error err;
   std::optional<client_id> id;

@@ -470,39 +470,41 @@ json::object encode(const error_msg& m) {
 
 namespace {
 
+// model.hpp: hello -> "hello", list_tools -> "tools/list", call_tool / tool_call -> "tools/call",
+// ping -> "ping", cancel -> "cancel" {requestId}. Every op client message is a request (hello and
+// cancel are answered too); one without request_id gives an inbound without id, and its reply
+// carries none.
 struct to_inbound_visitor {
   inbound operator()(const hello& m) const {
-    inbound in = base("hello", std::nullopt);
+    inbound in = base("hello", "hello", std::nullopt);
     in.params.emplace("token", m.token);
     if (m.session_id) in.params.emplace("session_id", *m.session_id);
     if (m.caps) in.params.emplace("capabilities", encode_caps(*m.caps));
     return in;
   }
-  inbound operator()(const list_tools& m) const { return base("tools/list", m.request_id); }
+  inbound operator()(const list_tools& m) const {
+    return base("tools/list", "list_tools", m.request_id);
+  }
   inbound operator()(const call_tool& m) const {
-    inbound in = base("tools/call", m.request_id);
-    in.op = m.legacy_tool_call ? "tool_call" : "call_tool";
+    inbound in = base("tools/call", m.legacy_tool_call ? "tool_call" : "call_tool", m.request_id);
     in.params.emplace("name", m.name);
     in.params.emplace("arguments", m.arguments);
     return in;
   }
-  inbound operator()(const ping& m) const { return base("ping", m.request_id); }
+  inbound operator()(const ping& m) const { return base("ping", "ping", m.request_id); }
   inbound operator()(const cancel& m) const {
-    inbound in = base("cancel", m.request_id);
+    inbound in = base("cancel", "cancel", m.request_id);
     if (m.request_id) in.params.emplace("requestId", *m.request_id);
     return in;
   }
 
-  // Every op client message is a request (hello and cancel are answered too); an op message
-  // without request_id gives an inbound without id, and its reply carries none.
-  static inbound base(std::string method, const std::optional<std::string>& request_id) {
+  static inbound base(std::string_view method, std::string_view op,
+                      const std::optional<std::string>& request_id) {
     inbound in;
     in.from = dialect::op;
     in.type = message_type::request;
-    in.op = method == "tools/list"   ? "list_tools"
-            : method == "tools/call" ? "call_tool"
-                                     : method;
-    in.method = std::move(method);
+    in.method = method;
+    in.op = op;
     if (request_id) in.id = client_id{json::value(*request_id)};
     return in;
   }
