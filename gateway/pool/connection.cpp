@@ -171,8 +171,13 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
   closing_ = true;
   transport_->close();
   const auto code = transport_->close_code();
-  EXAI_LOG(warn, "pool", "upstream connection lost", {"conn", name_}, {"endpoint", ep.to_string()},
-           {"close_code", code ? static_cast<int>(*code) : -1}, {"in_flight", table_.live()});
+  if (stopping_) {
+    EXAI_LOG(debug, "pool", "upstream connection closed (pool stopping)", {"conn", name_},
+             {"in_flight", table_.live()});
+  } else {
+    EXAI_LOG(warn, "pool", "upstream connection lost", {"conn", name_}, {"endpoint", ep.to_string()},
+             {"close_code", code ? static_cast<int>(*code) : -1}, {"in_flight", table_.live()});
+  }
   // Every call sent on this connection fails now, not at its deadline (issue 5, "Failure").
   fail_all(stopping_ ? codecs::errc::shutting_down : codecs::errc::upstream_lost,
            stopping_ ? "the gateway is shutting down" : "daemon connection lost");
@@ -388,6 +393,8 @@ void upstream_connection::deliver_final(const call_ptr& c, const op::server_mess
   codecs::result<codecs::tool_result> out = codecs::error(codecs::errc::internal, "");
   if (const auto* res = std::get_if<op::call_tool_res>(&m)) {
     out = call_outcome(*res);
+    if (out && !out->is_error && mode_.mode == conn_mode::serial && is_reference_failure_document(*out))
+      out->is_error = true;
   } else if (const auto* err = std::get_if<op::error_msg>(&m)) {
     out = call_outcome(err->error);
   } else {

@@ -1,6 +1,8 @@
 // Pure decisions of the daemon pool (see policy.hpp); no I/O, no clock.
 #include "gateway/pool/policy.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include <algorithm>
 #include <string>
 
@@ -91,6 +93,34 @@ codecs::result<codecs::tool_result> call_outcome(const codecs::op::wire_error& e
 codecs::result<codecs::tool_result> call_outcome(const codecs::op::call_tool_res& r) {
   if (r.error) return call_outcome(*r.error);
   return codecs::op::to_tool_result(r);
+}
+
+bool is_reference_failure_document(const codecs::tool_result& r) noexcept {
+  constexpr std::size_t max_scan = 1u << 20;  // a failure report is small; do not parse big outputs
+  for (const auto& block : r.content) {
+    const auto* o = block.if_object();
+    if (!o) continue;
+    const auto* type = o->if_contains("type");
+    const auto* text = o->if_contains("text");
+    if (!type || !type->is_string() || type->get_string() != "text" || !text || !text->is_string()) continue;
+    std::string_view t = text->get_string();
+    const auto first = t.find_first_not_of(" \t\r\n");
+    if (t.size() > max_scan || first == std::string_view::npos || t[first] != '{') return false;
+    boost::system::error_code ec;
+    boost::json::value v;
+    try {
+      v = boost::json::parse(t, ec);
+    } catch (...) {
+      return false;
+    }
+    if (ec || !v.is_object()) return false;
+    const auto* status = v.get_object().if_contains("status");
+    if (!status || !status->is_string()) return false;
+    std::string_view s = status->get_string();
+    constexpr std::string_view suffix = "_failed";
+    return s == "error" || (s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix);
+  }
+  return false;
 }
 
 }  // namespace exai::pool

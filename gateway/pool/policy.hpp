@@ -80,4 +80,10 @@ housekeeping housekeeping_action(conn_mode mode, std::size_t expired_abandoned) 
 codecs::result<codecs::tool_result> call_outcome(const codecs::op::call_tool_res& r);
 codecs::result<codecs::tool_result> call_outcome(const codecs::op::wire_error& e);
 
+// exai-op-protocol.md section 3: the reference daemon reports many tool-level failures as a
+// successful call_tool_res whose text is a JSON document with "status":"<tool>_failed" or
+// "status":"error". True for such a result (first text block, a JSON object, bounded size), so a
+// serial connection can mark it is_error for MCP clients. Our daemon sets is_error itself.
+bool is_reference_failure_document(const codecs::tool_result& r) noexcept;
+
 }  // namespace exai::pool

@@ -1,0 +1,330 @@
+// exai-gateway's process lifecycle (gateway/app.hpp): build the backend, open the listeners,
+// create a session per connection, write the ready file, and stop gracefully on a signal.
+#include "gateway/app.hpp"
+
+#include "gateway/embedded_backend.hpp"
+#include "gateway/session.hpp"
+#include "gateway/stdio_transport.hpp"
+#include "gateway/ws_transport.hpp"
+#include "net/admin_http.hpp"
+#include "observability/log.hpp"
+#include "observability/metrics.hpp"
+
+#if EXAI_HAVE_POOL
+#include "gateway/pool/daemon_pool.hpp"
+#endif
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <unistd.h>
+#include <unordered_map>
+
+#ifndef EXAI_GATEWAY_VERSION
+#define EXAI_GATEWAY_VERSION "0.0.0"
+#endif
+
+namespace exai::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using clock = std::chrono::steady_clock;
+
+// Fatal startup messages go straight to stderr: they must show even with logging off.
+void fatal(const std::string& message) {
+  std::fprintf(stderr, "exai-gateway: %s\n", message.c_str());
+  std::fflush(stderr);
+}
+
+// Written once, atomically (temp file + rename), so a reader never sees half a file.
+bool write_ready_file(const std::string& path, const json::object& content) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return false;
+    out << json::serialize(content) << '\n';
+    if (!out.flush()) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+std::string address_error(const host_port& where, std::string_view what,
+                          const boost::system::error_code& ec) {
+  std::string m = "cannot listen on " + where.to_string() + " (" + std::string(what) + "): " +
+                  ec.message();
+  if (ec == asio::error::address_in_use) {
+    m += "; port " + std::to_string(where.port) +
+         " is already in use by another process (it was left alone)";
+  }
+  return m;
+}
+
+class app {
+ public:
+  explicit app(const gateway_config& c) : cfg_(c), signals_(ioc_, SIGINT, SIGTERM) {
+    std::random_device rd;
+    session_prefix_ = "gw-" + to_hex(rd()) + "-";
+    routes_.server_name = "exai-gateway";
+    routes_.server_version = EXAI_GATEWAY_VERSION;
+    routes_.call_timeout = c.call_timeout;
+    for (const auto& [k, v] : c.tool_timeouts) routes_.tool_timeouts.emplace(k, v);
+    routes_.page_size = c.page_size;
+    routes_.token = c.client_token;
+    routes_.max_inflight = static_cast<std::uint32_t>(c.websocket.max_inflight_per_session);
+  }
+
+  int run() {
+    if (int rc = make_backend(); rc != exit_ok) return rc;
+    if (int rc = open_listeners(); rc != exit_ok) return rc;
+    if (!cfg_.ready_file.empty()) {
+      json::object ready;
+      if (listener_) ready["ws"] = listener_->local_endpoint();
+      if (admin_) ready["admin"] = admin_->local_endpoint();
+      if (cfg_.stdio) ready["stdio"] = true;
+      ready["pid"] = static_cast<std::int64_t>(::getpid());
+      if (!write_ready_file(cfg_.ready_file, ready)) {
+        fatal("cannot write the ready file " + cfg_.ready_file);
+        return exit_startup_failure;
+      }
+    }
+    wait_for_signal();
+    if (cfg_.stdio) start_stdio();
+    ioc_.run();
+    return exit_code_;
+  }
+
+ private:
+  static std::string to_hex(std::uint32_t v) {
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", v);
+    return buf;
+  }
+
+  int make_backend() {
+    if (cfg_.embedded()) {
+      auto b = std::make_unique<embedded_backend>(cfg_.profiles);
+      backend_ = std::move(b);
+      EXAI_LOG(info, "gateway", "backend: embedded tool host", {"tools", join(cfg_.profiles)});
+    } else {
+#if EXAI_HAVE_POOL
+      auto opts = pool::parse_pool_options(cfg_.upstream_section, cfg_.upstreams,
+                                           cfg_.upstream_token);
+      if (!opts) {
+        fatal(opts.error().message);
+        return exit_usage;
+      }
+      // The routes hold the deadline; the pool's own budgets must not be shorter.
+      if (!cfg_.upstream_section.contains("call_timeout_ms")) opts->call_timeout = cfg_.call_timeout;
+      if (!cfg_.upstream_section.contains("tool_timeouts_ms")) {
+        for (const auto& [k, v] : cfg_.tool_timeouts) opts->tool_timeouts[k] = v;
+      }
+      auto p = std::make_unique<pool::daemon_pool>(ioc_.get_executor(), std::move(*opts));
+      pool_ = p.get();
+      backend_ = std::move(p);
+      pool_->start();
+      EXAI_LOG(info, "gateway", "backend: daemon pool", {"upstream", join(cfg_.upstreams)});
+#else
+      fatal("--upstream " + cfg_.upstreams.front() +
+            ": the daemon pool is not built into this exai-gateway yet; use --upstream embedded");
+      return exit_usage;
+#endif
+    }
+    backend_->on_tools_changed = [this] {
+      asio::post(ioc_, [this] {
+        for (auto& [p, s] : sessions_) s->notify_tools_changed();
+      });
+    };
+    return exit_ok;
+  }
+
+  int open_listeners() {
+    if (cfg_.listen) {
+      ws_listener_options o;
+      o.endpoint = *cfg_.listen;
+      o.limits = cfg_.websocket;
+      o.token = cfg_.client_token;
+      listener_ = std::make_unique<ws_listener>(
+          ioc_.get_executor(), o,
+          [this](std::unique_ptr<message_transport> t, bool authenticated) {
+            start_session(std::move(t), authenticated);
+          });
+      if (auto ec = listener_->listen()) {
+        fatal(address_error(*cfg_.listen, "WebSocket", ec));
+        return exit_startup_failure;
+      }
+      listener_->start();
+      EXAI_LOG(info, "gateway", "listening (WebSocket: MCP subprotocol \"mcp\" and op clients)",
+               {"address", listener_->local_endpoint()},
+               {"auth", cfg_.client_token.empty() ? "none" : "token"});
+    }
+    if (cfg_.admin) {
+      net::admin_handlers h;
+      h.healthy = [this] { return !stopping_.load(std::memory_order_relaxed); };
+      h.ready = [this]() -> std::pair<bool, std::string> {
+        if (stopping_.load(std::memory_order_relaxed)) {
+          return {false, R"({"ready":false,"reason":"shutting down"})"};
+        }
+        if (backend_->ready()) return {true, R"({"ready":true})"};
+        return {false, R"({"ready":false,"reason":"no upstream daemon connection is ready"})"};
+      };
+      admin_ = std::make_unique<net::admin_server>(ioc_.get_executor(), h);
+      if (auto ec = admin_->listen(cfg_.admin->host, cfg_.admin->port)) {
+        if (cfg_.admin_explicit) {
+          fatal(address_error(*cfg_.admin, "admin HTTP", ec));
+          return exit_startup_failure;
+        }
+        // Not asked for: a busy default admin port must not stop the gateway.
+        EXAI_LOG(warn, "gateway", "admin HTTP disabled: default port unavailable",
+                 {"address", cfg_.admin->to_string()}, {"error", ec.message()});
+        admin_.reset();
+      } else {
+        admin_->start();
+        EXAI_LOG(info, "gateway", "admin HTTP listening", {"address", admin_->local_endpoint()});
+      }
+    }
+    return exit_ok;
+  }
+
+  void start_stdio() {
+    stdio_options o;
+    o.max_line = cfg_.websocket.max_message_bytes;
+    auto t = make_stdio_transport(ioc_.get_executor(), o);
+    session_options so = session_options_for(true);
+    so.eof_grace = cfg_.stdio_eof_grace;
+    auto s = session::create(std::move(t), *backend_, routes_, std::move(so));
+    stdio_session_ = s.get();
+    EXAI_LOG(info, "gateway", "serving MCP on stdio", {"session", s->id()});
+    launch(std::move(s));
+  }
+
+  session_options session_options_for(bool authenticated) {
+    session_options so;
+    so.id = session_prefix_ + std::to_string(++session_counter_);
+    so.max_inflight = cfg_.websocket.max_inflight_per_session;
+    so.max_queued = cfg_.websocket.max_queued_per_session;
+    so.limits.max_bytes = cfg_.websocket.max_message_bytes;
+    so.authenticated = authenticated;
+    return so;
+  }
+
+  void start_session(std::unique_ptr<message_transport> t, bool authenticated) {
+    auto s = session::create(std::move(t), *backend_, routes_, session_options_for(authenticated));
+    launch(std::move(s));
+  }
+
+  void launch(std::shared_ptr<session> s) {
+    session* key = s.get();
+    sessions_.emplace(key, s);
+    if (stopping_) s->shutdown(std::chrono::milliseconds(0));
+    asio::co_spawn(ioc_, s->async_run(), [this, key](std::exception_ptr) {
+      const bool was_stdio = key == stdio_session_;
+      sessions_.erase(key);
+      if (was_stdio) {
+        stdio_session_ = nullptr;
+        // The client closed stdin (or stdout broke): the gateway's job is done.
+        begin_shutdown("stdin closed");
+      }
+      if (stopping_ && sessions_.empty()) all_sessions_done_.cancel();
+    });
+  }
+
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (stopping_) {
+        // A second signal: the operator wants out now.
+        fatal("second signal: exiting at once");
+        std::_Exit(128 + sig);
+      }
+      signal_ = sig;
+      begin_shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
+      wait_for_signal();
+    });
+  }
+
+  void begin_shutdown(const char* why) {
+    if (stopping_) return;
+    stopping_ = true;
+    EXAI_LOG(info, "gateway", "shutting down", {"reason", why},
+             {"grace_ms", static_cast<std::int64_t>(cfg_.shutdown_grace.count())},
+             {"sessions", sessions_.size()});
+    if (listener_) listener_->stop();
+    for (auto& [p, s] : sessions_) s->shutdown(cfg_.shutdown_grace);
+    asio::co_spawn(ioc_, finish(), asio::detached);
+  }
+
+  asio::awaitable<void> finish() {
+    // Sessions finish within the grace (then their calls are cancelled and answered); the margin
+    // covers cancellation and flushing replies.
+    all_sessions_done_.expires_after(cfg_.shutdown_grace + std::chrono::seconds(5));
+    if (!sessions_.empty()) {
+      boost::system::error_code ec;
+      co_await all_sessions_done_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!sessions_.empty()) {
+      EXAI_LOG(warn, "gateway", "sessions still open after the grace period",
+               {"sessions", sessions_.size()});
+    }
+#if EXAI_HAVE_POOL
+    if (pool_) co_await pool_->async_stop();
+#endif
+    if (admin_) admin_->stop();
+    EXAI_LOG(info, "gateway", "stopped");
+    exit_code_ = exit_ok;
+    ioc_.stop();
+  }
+
+  static std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+    return out;
+  }
+
+  const gateway_config& cfg_;
+  asio::io_context ioc_{1};
+  asio::signal_set signals_;
+  asio::steady_timer all_sessions_done_{ioc_};
+  routes::route_options routes_;
+  std::unique_ptr<routes::tool_backend> backend_;
+#if EXAI_HAVE_POOL
+  pool::daemon_pool* pool_ = nullptr;
+#endif
+  std::unique_ptr<ws_listener> listener_;
+  std::unique_ptr<net::admin_server> admin_;
+  std::unordered_map<session*, std::shared_ptr<session>> sessions_;
+  session* stdio_session_ = nullptr;
+  std::string session_prefix_;
+  std::uint64_t session_counter_ = 0;
+  std::atomic<bool> stopping_{false};
+  int signal_ = 0;
+  int exit_code_ = exit_ok;
+};
+
+}  // namespace
+
+int run_gateway(const gateway_config& config) {
+  // A client that goes away mid-write must be an EPIPE for the session, not a dead process.
+  std::signal(SIGPIPE, SIG_IGN);
+  obs::init(config.log);
+  // Deliberately never destroyed: the process exits right after, and tearing down an io_context
+  // whose leftover coroutine frames (after a grace period ran out) still point into the backend
+  // would only add ways to crash on the way out.
+  auto* a = new app(config);
+  return a->run();
+}
+
+const char* gateway_version() noexcept { return EXAI_GATEWAY_VERSION; }
+
+}  // namespace exai::gateway
