@@ -212,8 +212,10 @@ json::array tool_list() {
                        json::array{"text"}));
   tools.push_back(tool("delay", "Wait ms milliseconds, reporting progress",
                        json::object{{"ms", json::object{{"type", "number"}}}}, json::array{"ms"}));
-  tools.push_back(tool("fail", "Raise an exception (the daemon answers with a bare error)",
-                       json::object{{"message", json::object{{"type", "string"}}}}, json::array{}));
+  tools.push_back(tool("fail", "Raise an exception (a bare error), or with document:true answer a status document",
+                       json::object{{"message", json::object{{"type", "string"}}},
+                                    {"document", json::object{{"type", "boolean"}}}},
+                       json::array{}));
   tools.push_back(tool("hang", "Never answer (a request that never gets a reply)", json::object{}, json::array{}));
   tools.push_back(tool("status", "Counters of this test double", json::object{}, json::array{}));
   return tools;
@@ -473,6 +475,17 @@ class connection : public std::enable_shared_from_this<connection> {
     if (name == "fail") {
       std::string m = "tool failed";
       if (const auto* v = args.if_contains("message"); v && v->is_string()) m = v->get_string();
+      if (const auto* d = args.if_contains("document"); d && d->is_bool() && d->get_bool()) {
+        // The other failure shape: a successful call_tool_res whose text is a status document.
+        ++st_.failed;
+        json::object doc{{"status", "fail_failed"}, {"error", m}};
+        json::array outputs{json::object{{"type", "text"}, {"text", python_json(doc)}, {"metadata", json::object{}}}};
+        ++st_.completed;
+        json::object sc{{"op", "stream_complete"}, {"request_id", rid}};
+        if (!co_await send(sc)) co_return false;
+        json::object res{{"op", "call_tool_res"}, {"request_id", rid}, {"outputs", std::move(outputs)}};
+        co_return co_await send(res);
+      }
       ++st_.failed;
       st_.failed_ids.insert(rid);
       co_return co_await bare_error("TOOL_EXECUTION_ERROR", m);

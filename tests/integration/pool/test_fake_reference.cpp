@@ -67,6 +67,15 @@ asio::awaitable<void> quirks_body(peer* d) {
   BOOST_TEST(failed->is_error);
   BOOST_TEST(text_of(*failed).find("kaboom") != std::string::npos);
 
+  // A "status":"<tool>_failed" document in a successful result is a tool error for MCP clients.
+  json::object fd;
+  fd["message"] = "doc-failure";
+  fd["document"] = true;
+  auto doc = co_await call(pool, "fail", fd, ms(5000));
+  BOOST_TEST_REQUIRE(doc.has_value(), describe(doc));
+  BOOST_TEST(doc->is_error);
+  BOOST_TEST(text_of(*doc).find("fail_failed") != std::string::npos);
+
   // After a failure the connection keeps working (the pool never reuses the failed id).
   auto again = co_await call(pool, "echo", text_arg("after-fail"), ms(5000));
   BOOST_TEST_REQUIRE(again.has_value(), describe(again));

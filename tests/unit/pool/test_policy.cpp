@@ -190,4 +190,16 @@ BOOST_AUTO_TEST_CASE(call_tool_res_with_outputs_or_error) {
   BOOST_TEST((call_outcome(over).error().code == errc::over_capacity));
 }
 
+BOOST_AUTO_TEST_CASE(reference_failure_documents) {
+  using exai::codecs::tool_result;
+  BOOST_TEST(is_reference_failure_document(tool_result::text(R"({"status":"chat_failed","error":"x"})")));
+  BOOST_TEST(is_reference_failure_document(tool_result::text(R"(  {"status": "error"})")));
+  BOOST_TEST(!is_reference_failure_document(tool_result::text(R"({"status":"success","content":"ok"})")));
+  BOOST_TEST(!is_reference_failure_document(tool_result::text(R"({"status":"_failed"})")));
+  BOOST_TEST(!is_reference_failure_document(tool_result::text("plain text with status error")));
+  BOOST_TEST(!is_reference_failure_document(tool_result::text("{not json")));
+  BOOST_TEST(!is_reference_failure_document(tool_result::text(R"(["status","error"])")));
+  BOOST_TEST(!is_reference_failure_document(tool_result{}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
