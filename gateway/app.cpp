@@ -24,6 +24,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -266,15 +267,21 @@ class app {
   }
 
   asio::awaitable<void> finish() {
-    // Sessions finish within the grace (then their calls are cancelled and answered); the margin
+    // Sessions answer their calls within the grace (then cancel and answer the rest); the margin
     // covers cancellation and flushing replies.
-    all_sessions_done_.expires_after(cfg_.shutdown_grace + std::chrono::seconds(5));
+    const auto deadline = clock::now() + cfg_.shutdown_grace + std::chrono::seconds(5);
+    std::vector<std::shared_ptr<session>> open;
+    for (auto& [p, s] : sessions_) open.push_back(s);
+    for (auto& s : open) co_await s->async_wait_drained(deadline);
+    open.clear();
+    // Then a moment for close handshakes, so well-behaved peers see a clean close.
     if (!sessions_.empty()) {
+      all_sessions_done_.expires_at(std::min(deadline, clock::now() + std::chrono::seconds(1)));
       boost::system::error_code ec;
       co_await all_sessions_done_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     if (!sessions_.empty()) {
-      EXAI_LOG(warn, "gateway", "sessions still open after the grace period",
+      EXAI_LOG(info, "gateway", "closing connections whose peers did not finish the close",
                {"sessions", sessions_.size()});
     }
 #if EXAI_HAVE_POOL

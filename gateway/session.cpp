@@ -138,7 +138,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   bool writer_waiting = false;
   bool reader_waiting = false;
   waiters idle;         // notified when the table becomes empty
-  waiters writer_exit;  // notified when the writer has finished
+  waiters writer_exit;  // notified when the writer has written its last message or stopped
 
   codecs::dialect last_dialect = codecs::dialect::jsonrpc;
   std::optional<codecs::dialect> counted_dialect;  // for the sessions gauge
@@ -147,6 +147,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   bool close_requested = false;
   close_code close_with = close_code::normal;
   bool writer_done = false;
+  bool flushed = false;  // close requested and every queued reply written (or writing failed)
   bool started = false;
 
   // ---- keys and cancellation -----------------------------------------------------------------
@@ -601,13 +602,15 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
       EXAI_LOG(warn, "session", "writer stopped", {"session", s.opts.id}, {"error", ex.what()});
     }
     s.writer_done = true;
+    s.flushed = true;
     s.queue.clear();
+    // Replies are out: a shutdown need not wait for the peer's half of the close handshake.
+    s.writer_exit.notify_all();
+    if (s.reader_waiting) s.reader_wake.cancel();
     try {
       co_await s.transport->async_close(s.close_with);
     } catch (const std::exception&) {
     }
-    s.writer_exit.notify_all();
-    if (s.reader_waiting) s.reader_wake.cancel();
   }
 
   // Let in-flight requests finish within `grace`, cancel the rest, flush, close.
@@ -631,7 +634,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
                {"session", s.opts.id}, {"count", s.table.size()});
     }
     s.request_close(code);
-    while (!s.writer_done) co_await s.writer_exit.async_wait(clock::time_point::max());
+    while (!s.flushed) co_await s.writer_exit.async_wait(clock::time_point::max());
   }
 };
 
@@ -693,6 +696,16 @@ void session::notify_tools_changed() {
   auto& s = *impl_;
   if (s.state.protocol_version) s.send(tools_list_changed());
 }
+
+asio::awaitable<void> session::async_wait_drained(std::chrono::steady_clock::time_point deadline) {
+  auto self = impl_;
+  while (!self->flushed) {
+    const bool woken = co_await self->writer_exit.async_wait(deadline);
+    if (!woken) break;
+  }
+}
+
+bool session::drained() const noexcept { return impl_->flushed; }
 
 const std::string& session::id() const noexcept { return impl_->opts.id; }
 std::size_t session::inflight() const noexcept { return impl_->table.size(); }

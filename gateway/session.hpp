@@ -56,6 +56,12 @@ class session final {
   // flushed and the connection closed (WebSocket 1001). Idempotent. Call on the session's executor.
   void shutdown(std::chrono::milliseconds grace);
 
+  // Completes once the session has answered or cancelled every request and written every reply
+  // after shutdown() (or the connection ended), or when the deadline passes. The WebSocket close
+  // handshake may still be under way: a process that is exiting need not wait for the peer.
+  boost::asio::awaitable<void> async_wait_drained(std::chrono::steady_clock::time_point deadline);
+  bool drained() const noexcept;
+
   // notifications/tools/list_changed to an initialized MCP client; nothing otherwise.
   void notify_tools_changed();
 
