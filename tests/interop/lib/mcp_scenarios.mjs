@@ -38,7 +38,17 @@ export function check_initialize({ client, tap }) {
 }
 
 export async function check_list_tools({ client }) {
-  const { tools } = await client.listTools(undefined, { timeout: 10000 });
+  // Follow the opaque cursor: the gateway may paginate (bounded, so a cursor loop fails).
+  const tools = [];
+  let cursor;
+  for (let page = 0; ; page++) {
+    assert.ok(page < 50, 'tools/list: more than 50 pages (cursor loop?)');
+    const res = await client.listTools(cursor === undefined ? undefined : { cursor }, { timeout: 10000 });
+    tools.push(...res.tools);
+    if (!res.nextCursor) break;
+    assert.notEqual(res.nextCursor, cursor, 'tools/list returned the same cursor again');
+    cursor = res.nextCursor;
+  }
   const names = tools.map(t => t.name);
   for (const want of ['status', 'version', 'listmodels', 'echo', 'delay', 'fail', 'blob']) {
     assert.ok(names.includes(want), `tool ${want} missing from ${JSON.stringify(names)}`);
@@ -93,7 +103,7 @@ export async function check_progress({ client, tap }) {
 }
 
 // Shared by abort and client-timeout: after the client gave up on request `id`, the SDK must have
-// sent notifications/cancelled, nothing may come back for it, its progress must stop (the work
+// sent notifications/cancelled, nothing may come back for it, its progress must stop within 2 s (the work
 // was really cancelled), and the session must still serve calls.
 async function check_cancelled_quietly({ client, tap }, id, started_at, delay_ms) {
   const cancel = tap.sent.find(s => s.msg.method === 'notifications/cancelled' && s.msg.params?.requestId === id);
@@ -108,8 +118,8 @@ async function check_cancelled_quietly({ client, tap }, id, started_at, delay_ms
   const req = tap.sent.find(s => s.msg.id === id);
   const token = req?.msg.params?._meta?.progressToken;
   if (token !== undefined) {
-    const late = tap.received.filter(r => r.msg.method === 'notifications/progress' && r.msg.params?.progressToken === token && r.at > cancel.at + 1000);
-    assert.equal(late.length, 0, `progress kept coming >1 s after the cancel (work not stopped): ${late.length} notifications`);
+    const late = tap.received.filter(r => r.msg.method === 'notifications/progress' && r.msg.params?.progressToken === token && r.at > cancel.at + 2000);
+    assert.equal(late.length, 0, `progress kept coming >2 s after the cancel (work not stopped): ${late.length} notifications`);
   }
 }
 

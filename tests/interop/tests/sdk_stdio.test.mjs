@@ -41,6 +41,16 @@ describe('sdk over stdio', { timeout: 40000 }, () => {
   it('progress notifications arrive, increasing, with the token verbatim', () => s.check_progress(ctx));
   it('abort via AbortSignal: cancelled sent, nothing comes back, session healthy', () => s.check_abort(ctx));
   it('SDK timeout: RequestTimeout on the client, nothing comes back, session healthy', () => s.check_client_timeout(ctx));
+  // The SDK (like Claude Code) ends a stdio server by closing its stdin; it sends SIGTERM only if
+  // the process is still there 2 s later. The gateway must exit 0 on EOF by itself.
+  it('closing stdin: the gateway exits 0 on its own', async () => {
+    const child = io.t._process; // the SDK keeps the ChildProcess here; the public API exposes only pid
+    assert.ok(child, 'no child process');
+    const exited = new Promise(resolve => child.once('exit', (code, signal) => resolve({ code, signal })));
+    await with_timeout(ctx.client.close(), 10000, 'client close');
+    const how = await with_timeout(exited, 5000, 'gateway exit');
+    assert.deepEqual(how, { code: 0, signal: null }, `gateway did not exit 0 on stdin EOF (SDK had to signal it); stderr tail:\n${io.stderr().slice(-2000)}`);
+  });
 });
 
 describe('sdk over stdio with --call-timeout-ms 300', { timeout: 20000 }, () => {

@@ -28,6 +28,15 @@ describe('sdk over websocket', { timeout: 40000 }, () => {
     if (gw) assert.ok(running, `gateway died during the tests; stderr tail:\n${tail}`);
   });
 
+  it('the upgrade selects the offered subprotocol "mcp"', async () => {
+    const ws = new WebSocket(gw.url, 'mcp');
+    try {
+      await with_timeout(new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); }), 10000, 'upgrade');
+      assert.equal(ws.protocol, 'mcp');
+    } finally {
+      ws.terminate();
+    }
+  });
   it('initialize: serverInfo and negotiated protocol version', () => s.check_initialize(ctx));
   it('tools/list: diagnostics tools with object input schemas', () => s.check_list_tools(ctx));
   it('tools/call echo returns the text', () => s.check_echo(ctx));
