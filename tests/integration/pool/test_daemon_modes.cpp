@@ -89,6 +89,39 @@ asio::awaitable<void> kill_body(peer* d, mode_param m) {
   co_await pool.async_stop();
 }
 
+// The tool list is fetched again after a reconnect; a changed list is announced once.
+asio::awaitable<void> tools_refresh_body(peer* d, mode_param m) {
+  auto ex = co_await asio::this_coro::executor;
+  daemon_pool pool(ex, test_options(d->port, 2));
+  int changes = 0;
+  pool.on_tools_changed = [&changes] { ++changes; };
+  pool.start();
+  co_await wait_pool_ready(pool, 2);
+  const std::size_t full = pool.snapshot().tools;
+  BOOST_TEST(changes == 1);
+
+  const std::uint16_t port = d->port;
+  d->proc.kill();
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.snapshot().ready == 0; }, ms(5000)));
+  *d = start_exai_daemon(m.compat, port, {"--tools", "core"});  // the later --tools wins
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return changes == 2; }, ms(10000)),
+                     "on_tools_changed not called after the daemon came back with other tools");
+  const std::size_t core_only = pool.snapshot().tools;
+  BOOST_TEST(core_only < full);
+  auto tools = co_await pool.async_list_tools();
+  BOOST_TEST_REQUIRE(tools.has_value());
+  for (const auto& t : *tools) BOOST_TEST(t.as_object().at("name").as_string() != "echo");
+
+  // Same tools again after another reconnect: no announcement.
+  d->proc.kill();
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.snapshot().ready == 0; }, ms(5000)));
+  *d = start_exai_daemon(m.compat, port, {"--tools", "core"});
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready() && pool.snapshot().ready == 2; }, ms(10000)));
+  co_await sleep_for(ms(300));
+  BOOST_TEST(changes == 2);
+  co_await pool.async_stop();
+}
+
 void run_with_daemon(asio::awaitable<void> (*body)(peer*, mode_param), mode_param m, int limit_s) {
   peer d = start_exai_daemon(m.compat);
   asio::io_context io(1);
@@ -103,6 +136,7 @@ BOOST_AUTO_TEST_CASE(calls_5000_from_50_clients_over_4_connections) { run_with_d
 BOOST_AUTO_TEST_CASE(client_cancel_reaches_the_daemon) { run_with_daemon(cancel_body, {false}, 60); }
 BOOST_AUTO_TEST_CASE(deadline_fires_within_budget) { run_with_daemon(deadline_body, {false}, 60); }
 BOOST_AUTO_TEST_CASE(daemon_killed_then_restarted) { run_with_daemon(kill_body, {false}, 90); }
+BOOST_AUTO_TEST_CASE(tool_list_refreshed_after_reconnect) { run_with_daemon(tools_refresh_body, {false}, 60); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(serial_compat_reference)
@@ -113,4 +147,5 @@ BOOST_AUTO_TEST_CASE(client_cancel_completes_at_once_and_late_reply_is_dropped) 
 }
 BOOST_AUTO_TEST_CASE(deadline_fires_within_budget) { run_with_daemon(deadline_body, {true}, 60); }
 BOOST_AUTO_TEST_CASE(daemon_killed_then_restarted) { run_with_daemon(kill_body, {true}, 90); }
+BOOST_AUTO_TEST_CASE(tool_list_refreshed_after_reconnect) { run_with_daemon(tools_refresh_body, {true}, 60); }
 BOOST_AUTO_TEST_SUITE_END()
