@@ -52,11 +52,12 @@ export async function wait_until(pred, ms, what) {
 
 // Starts `exai-gateway --listen 127.0.0.1:0 --ready-file F <extra>` and waits for the ready file.
 // Returns { url, host_port, proc, stderr(), stop() }.
-export async function start_listening_gateway(extra_args = []) {
+// `extra_env` is added to gateway_env() (e.g. { EXAI_GATEWAY_TOKEN: '...' }).
+export async function start_listening_gateway(extra_args = [], extra_env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'exai-interop-'));
   const ready = join(dir, 'ready.json');
   const args = ['--listen', '127.0.0.1:0', '--ready-file', ready, ...extra_args];
-  const proc = spawn(gateway_bin(), args, { env: gateway_env(), stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(gateway_bin(), args, { env: { ...gateway_env(), ...extra_env }, stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(proc);
   let err = '';
   proc.stderr.on('data', d => { err += d; if (err.length > 1 << 20) err = err.slice(-(1 << 19)); });

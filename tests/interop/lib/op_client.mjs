@@ -4,9 +4,9 @@ import WebSocket from 'ws';
 import { with_timeout, wait_until } from './harness.mjs';
 
 export class op_client {
-  static async connect(url) {
+  static async connect(url, ws_options = {}) {
     const c = new op_client();
-    c.ws_ = new WebSocket(url);
+    c.ws_ = new WebSocket(url, ws_options);
     c.inbox = [];   // every frame received, parsed: { at, msg }
     c.closed = null;
     c.ws_.on('message', (data, is_binary) => {
@@ -35,6 +35,7 @@ export class op_client {
     this.send(obj);
     return this.take(m => m.request_id === obj.request_id && m.op !== 'progress', ms, `reply to ${JSON.stringify(obj)}`);
   }
+  async wait_closed(ms) { return wait_until(() => this.closed, ms, 'server to close the connection'); }
   all_for(request_id) { return this.inbox.filter(r => r.msg.request_id === request_id).map(r => r.msg); }
   async close() {
     if (this.closed) return;

@@ -25,6 +25,8 @@ for (let i = 0; i < argv.length; i++) {
   else { process.stderr.write(`reference-gateway: unknown flag ${a}\n`); process.exit(2); }
 }
 
+const client_token = process.env.EXAI_GATEWAY_TOKEN ?? '';
+
 const obj = (properties, required = []) => ({ type: 'object', properties, required });
 const tools = [
   { name: 'status', description: 'Gateway status', inputSchema: obj({}) },
@@ -103,11 +105,18 @@ class ws_server_transport {
 }
 
 // Op dialect (exai-op-protocol.md section 5): every reply carries op and request_id.
-async function handle_op(ws, msg, running) {
+async function handle_op(ws, msg, running, state) {
   const rid = msg.request_id;
   const reply = o => ws.send(JSON.stringify(o));
+  if (client_token && !state.authed && msg.op !== 'hello') {
+    reply({ op: 'hello_ack', ok: false, error: 'missing_hello' });
+    return ws.close(4001);
+  }
   switch (msg.op) {
-    case 'hello': return reply({ op: 'hello_ack', ok: true, session_id: msg.session_id ?? 'ref-session' });
+    case 'hello':
+      if (client_token && msg.token !== client_token) { reply({ op: 'hello_ack', ok: false, error: 'unauthorized' }); return ws.close(4003); }
+      state.authed = true;
+      return reply({ op: 'hello_ack', ok: true, session_id: msg.session_id ?? 'ref-session' });
     case 'ping': return reply({ op: 'pong', request_id: rid });
     case 'list_tools': return reply({ op: 'list_tools_res', request_id: rid, tools, timestamp: Date.now() / 1000 });
     case 'cancel': running.get(rid)?.abort(); running.delete(rid); return reply({ op: 'cancelled', request_id: rid });
@@ -137,10 +146,17 @@ if (opts.stdio) {
 if (opts.listen) {
   const [host, port] = [opts.listen.slice(0, opts.listen.lastIndexOf(':')), Number(opts.listen.slice(opts.listen.lastIndexOf(':') + 1))];
   const http = createServer((req, res) => { res.writeHead(426); res.end(); });
-  const wss = new WebSocketServer({ server: http, handleProtocols: protos => (protos.has('mcp') ? 'mcp' : false) });
+  const wss = new WebSocketServer({
+    server: http,
+    handleProtocols: protos => (protos.has('mcp') ? 'mcp' : false),
+    // MCP clients authenticate on the upgrade; op clients (no "mcp" subprotocol) in their hello.
+    verifyClient: ({ req }) => !client_token || !String(req.headers['sec-websocket-protocol'] ?? '').includes('mcp')
+      || req.headers.authorization === `Bearer ${client_token}`,
+  });
   wss.on('connection', ws => {
     let transport = null;
     const running = new Map();
+    const state = { authed: false };
     ws.on('message', data => {
       let msg;
       try { msg = JSON.parse(String(data)); } catch { ws.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } })); return; }
@@ -148,7 +164,7 @@ if (opts.listen) {
         if (!transport) { transport = new ws_server_transport(ws); make_mcp_server().connect(transport); }
         transport.deliver(msg);
       } else if (msg && typeof msg.op === 'string') {
-        handle_op(ws, msg, running);
+        handle_op(ws, msg, running, state);
       } else {
         ws.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request' } }));
       }

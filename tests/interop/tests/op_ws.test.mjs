@@ -132,3 +132,81 @@ describe('op client on the websocket port', { timeout: 40000 }, () => {
     }
   });
 });
+
+// With EXAI_GATEWAY_TOKEN set: op clients authenticate with the hello token, MCP clients with
+// `Authorization: Bearer` on the upgrade (issue 4, Transports; exai-op-protocol.md sections 1, 2).
+describe('client token on the websocket port', { timeout: 30000 }, () => {
+  const token = 'interop-token-5c1d';
+  let gw;
+  before(async () => {
+    gw = await start_listening_gateway(['--tools', 'core,diagnostics'], { EXAI_GATEWAY_TOKEN: token });
+  });
+  after(async () => {
+    const running = gw?.is_running();
+    const tail = gw?.stderr().slice(-4000);
+    await gw?.stop();
+    if (gw) assert.ok(running, `gateway died during the tests; stderr tail:\n${tail}`);
+    if (gw) assert.ok(!tail.includes(token), 'the client token appeared in the gateway log');
+  });
+
+  it('op hello with the token -> ok, and calls work', async () => {
+    const c = await op_client.connect(gw.url);
+    try {
+      c.send({ op: 'hello', token, session_id: 'interop-auth-ok' });
+      const ack = await c.take(m => m.op === 'hello_ack', 10000, 'hello_ack');
+      assert.equal(ack.ok, true, JSON.stringify(ack));
+      const res = await c.request({ op: 'call_tool', request_id: 'auth-echo', name: 'echo', arguments: { text: 'authed' } });
+      assert.equal(out_text(res), 'authed');
+    } finally { await c.close(); }
+  });
+
+  it('op hello with a wrong token -> hello_ack ok:false unauthorized, close 4003', async () => {
+    const c = await op_client.connect(gw.url);
+    c.send({ op: 'hello', token: 'wrong', session_id: 'interop-auth-bad' });
+    const ack = await c.take(m => m.op === 'hello_ack', 10000, 'hello_ack');
+    assert.equal(ack.ok, false, JSON.stringify(ack));
+    assert.equal(ack.error, 'unauthorized', JSON.stringify(ack));
+    const closed = await c.wait_closed(5000);
+    assert.equal(closed.code, 4003, JSON.stringify(closed));
+  });
+
+  it('op first message not hello -> hello_ack ok:false missing_hello, close 4001', async () => {
+    const c = await op_client.connect(gw.url);
+    c.send({ op: 'list_tools', request_id: 'before-hello' });
+    const ack = await c.take(m => m.op === 'hello_ack', 10000, 'hello_ack');
+    assert.equal(ack.ok, false, JSON.stringify(ack));
+    assert.equal(ack.error, 'missing_hello', JSON.stringify(ack));
+    assert.ok(!c.inbox.some(r => r.msg.op === 'list_tools_res'), 'tools were listed without a hello');
+    const closed = await c.wait_closed(5000);
+    // exai-op-protocol.md section 1: 4001 = first message not hello (4003 is the bad-token code).
+    assert.equal(closed.code, 4001, JSON.stringify(closed));
+  });
+
+  it('SDK client without a bearer token is refused at the upgrade', async () => {
+    const { WebSocketClientTransport: T } = await import('@modelcontextprotocol/sdk/client/websocket.js');
+    await assert.rejects(with_timeout(s.connect_client(new T(new URL(gw.url)), 'interop-no-bearer'), 10000, 'refused connect'),
+      e => /401|403|Unexpected server response/.test(String(e?.message ?? e)), 'upgrade without a token must be refused (401/403)');
+  });
+
+  it('SDK client with Authorization: Bearer works', async () => {
+    // The SDK transport uses the global WebSocket (browser API, no headers); a Node user adds
+    // the header with a `ws` subclass, as here.
+    const plain = globalThis.WebSocket;
+    globalThis.WebSocket = class extends WebSocket {
+      constructor(url, protocols) { super(url, protocols, { headers: { Authorization: `Bearer ${token}` } }); }
+    };
+    let mcp;
+    try {
+      mcp = await s.connect_client(new WebSocketClientTransport(new URL(gw.url)), 'interop-bearer');
+    } finally {
+      globalThis.WebSocket = plain;
+    }
+    try {
+      s.check_initialize(mcp);
+      await s.check_echo(mcp);
+      assert.deepEqual(s.protocol_faults(mcp.sdk_errors), []);
+    } finally {
+      await with_timeout(mcp.client.close(), 5000, 'close').catch(() => {});
+    }
+  });
+});
