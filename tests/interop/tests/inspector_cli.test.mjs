@@ -64,6 +64,14 @@ describe('mcp inspector cli over stdio', { timeout: 45000 }, () => {
     assert.ok(!r.json.result.isError, show(r));
   });
 
+  // A dual-era client probes with server/discover first and falls back to initialize on an error
+  // (mcp-server-rules.md: an unknown method before initialize gets an error, never silence).
+  it('--protocol-era auto falls back to the legacy handshake', async () => {
+    const r = await inspect(['--protocol-era', 'auto', '--method', 'tools/call', '--tool-name', 'echo', '--tool-arg', 'text=era']);
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual((r.json?.result?.content ?? []).map(c => c.text), ['era'], show(r));
+  });
+
   it('tools/call fail surfaces as a tool error', async () => {
     const r = await inspect(['--method', 'tools/call', '--tool-name', 'fail', '--tool-arg', 'message=boom']);
     assert.notEqual(r.code, 0, `a tool error must not look like success: ${show(r)}`);
