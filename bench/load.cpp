@@ -394,6 +394,7 @@ asio::awaitable<void> engine::async_main_load() {
     co_await async_wait_until(clock_type::now() + seconds_f(o_.warmup_s), [this] { return live() == 0; });
   }
   auto before = sample_process(pid);
+  auto peer_before = sample_process(o_.peer_pid);
   double self_before = self_cpu_seconds();
   ph_ = phase::measure;
   t_start_ = clock_type::now();
@@ -413,6 +414,7 @@ asio::awaitable<void> engine::async_main_load() {
     t_end_ = clock_type::now();
   }
   auto after = sample_process(pid);
+  auto peer_after = sample_process(o_.peer_pid);
   double self_after = self_cpu_seconds();
   ph_ = phase::drain;
   for (auto& c : conns_) c->wake_.cancel();
@@ -435,7 +437,7 @@ asio::awaitable<void> engine::async_main_load() {
     extra_["target_pid"] = pid;
     if (before && after) {
       extra_["cpu_s"] = round_to(after->cpu_s - before->cpu_s, 3);
-      if (measured_ok_ > 0)
+      if (answered > 0)
         extra_["cpu_us_per_request"] = round_to((after->cpu_s - before->cpu_s) * 1e6 / answered, 2);
     }
     auto last = final_sample ? final_sample : after;
@@ -443,6 +445,14 @@ asio::awaitable<void> engine::async_main_load() {
       extra_["rss_peak_kb"] = last->rss_peak_kb;
       extra_["rss_kb"] = last->rss_kb;
     }
+  }
+  if (o_.peer_pid > 0 && peer_before && peer_after) {
+    extra_["peer_pid"] = o_.peer_pid;
+    extra_["peer_cpu_s"] = round_to(peer_after->cpu_s - peer_before->cpu_s, 3);
+    extra_["peer_rss_peak_kb"] = peer_after->rss_peak_kb;
+    if (answered > 0)
+      extra_["peer_cpu_us_per_request"] =
+          round_to((peer_after->cpu_s - peer_before->cpu_s) * 1e6 / answered, 2);
   }
 }
 

@@ -36,6 +36,7 @@ Options:
   --payload-bytes N            length of echo's text / raw frames (default 64)
   --subprotocol P              WebSocket subprotocol offered (default "mcp" for MCP modes)
   --target-pid PID             report this process's peak RSS and CPU seconds
+  --peer-pid PID               also report another process's (e.g. the daemon behind a gateway)
   --child-stderr FILE          mcp-stdio: the child's stderr goes to FILE
   --connect-concurrency N      handshakes in progress at once (default 200)
   --name NAME                  scenario name copied into the report
@@ -154,6 +155,7 @@ parse_outcome parse_options(int argc, const char* const* argv) {
     else if (a == "--payload-bytes") ok = need_uint(o.payload_bytes, 0);
     else if (a == "--subprotocol") { o.subprotocol = v; subprotocol_set = true; }
     else if (a == "--target-pid") ok = need_uint(o.target_pid, 1);
+    else if (a == "--peer-pid") ok = need_uint(o.peer_pid, 1);
     else if (a == "--child-stderr") o.child_stderr = v;
     else if (a == "--connect-concurrency") ok = need_uint(o.connect_concurrency, 1);
     else if (a == "--out") o.out_file = v;

@@ -38,6 +38,8 @@ struct options {
 
   // Measurements of the target.
   int target_pid = 0;
+  int peer_pid = 0;                   // a second process of the same path (the daemon behind a
+                                      // gateway, supergateway's stdio server): its CPU and RSS too
 
   // cancel mode.
   unsigned delay_ms = 0;              // 0: cancel_after + wait + 3000

@@ -1,0 +1,122 @@
+// Assembles scripts/bench's scenario reports into bench/results/latest.json (plus a dated copy),
+// latest.md (the table for the README's Performance section) and, when gnuplot is installed,
+// latest.png. Issue 7: {"scenarios":[...],"ratios":{gateway_vs_direct,gateway_vs_supergateway,
+// added_p50_us}} and the targets, tracked here and never asserted in tests.
+//
+// usage: node bench/report.mjs RESULTS_DIR META_JSON SCENARIO_JSON...
+import { readFileSync, writeFileSync, renameSync, unlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const [outDir, metaFile, ...files] = process.argv.slice(2);
+const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+const scenarios = files.map((f) => JSON.parse(readFileSync(f, 'utf8')));
+const by = Object.fromEntries(scenarios.map((s) => [s.name, s]));
+
+const ran = (s) => s && !s.skipped && typeof s.throughput_per_s === 'number' && s.throughput_per_s > 0;
+const round = (v, d = 2) => (v == null || !Number.isFinite(v) ? null : Math.round(v * 10 ** d) / 10 ** d);
+
+const gw = by['gateway-ws'], direct = by['direct'], sg = by['supergateway'];
+const gwLow = by['gateway-ws-low'], directLow = by['direct-low'];
+const idle = by['idle-1000'];
+const ratios = {
+  gateway_vs_direct: ran(gw) && ran(direct) ? round(gw.throughput_per_s / direct.throughput_per_s, 3) : null,
+  gateway_vs_supergateway: ran(gw) && ran(sg) ? round(gw.throughput_per_s / sg.throughput_per_s, 2) : null,
+  added_p50_us: ran(gwLow) && ran(directLow) ? round(gwLow.p50_us - directLow.p50_us, 1) : null,
+  embedded_vs_direct: ran(by['gateway-embedded']) && ran(direct)
+    ? round(by['gateway-embedded'].throughput_per_s / direct.throughput_per_s, 3) : null,
+};
+const check = (value, ok) => ({ value, met: value == null ? null : ok(value) });
+const targets = {
+  gateway_ws_calls_per_s: { target: '>= 40000', ...check(ran(gw) ? gw.throughput_per_s : null, (v) => v >= 40000) },
+  gateway_vs_direct: { target: '>= 0.75', ...check(ratios.gateway_vs_direct, (v) => v >= 0.75) },
+  gateway_vs_supergateway: { target: '>= 3', ...check(ratios.gateway_vs_supergateway, (v) => v >= 3) },
+  added_p50_us: { target: '<= 100', ...check(ratios.added_p50_us, (v) => v <= 100) },
+  idle_1000_rss_mb: {
+    target: '<= 32',
+    ...check(idle && !idle.skipped && idle.rss_peak_kb ? round(idle.rss_peak_kb / 1024, 1) : null, (v) => v <= 32),
+  },
+};
+
+const result = { ...meta, scenarios, ratios, targets };
+const text = JSON.stringify(result, null, 2) + '\n';
+const write = (name, body) => {
+  const tmp = join(outDir, name + '.tmp');
+  writeFileSync(tmp, body);
+  renameSync(tmp, join(outDir, name));
+};
+write('latest.json', text);
+write(`${meta.date.replace(/[:]/g, '').replace(/\..*$/, '')}${meta.quick ? '-quick' : ''}.json`, text);
+
+// Markdown.
+const fmt = (v, d = 0) => (v == null ? '–' : Number(v).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const rows = scenarios.map((s) => {
+  if (s.skipped) return `| ${s.name} | – | – | – | – | – | – | skipped: ${s.skipped} |`;
+  const shape = s.mode === 'idle' ? `${s.connections_open ?? 0}/${s.connections} sessions held ${s.hold_s}s`
+    : s.mode === 'cancel' ? `${s.cancelled} cancelled over ${s.connections} conns; in-flight after: ${s.inflight_after ?? '–'}` +
+      (s.status_in_flight != null ? `, daemon: ${s.status_in_flight}` : '')
+    : s.mode === 'mcp-stdio' ? `1 pipe × ${s.inflight} in flight`
+    : `${s.connections} conns × ${s.inflight} in flight`;
+  const rss = s.rss_peak_kb ? fmt(s.rss_peak_kb / 1024, 1) : '–';
+  const cpu = (s.cpu_us_per_request != null ? fmt(s.cpu_us_per_request, 1) : '–') +
+    (s.peer_cpu_us_per_request != null ? ` + ${fmt(s.peer_cpu_us_per_request, 1)}` : '');
+  const tput = s.mode === 'idle' || s.mode === 'cancel' ? '–' : fmt(s.throughput_per_s);
+  return `| ${s.name} | ${tput} | ${s.p50_us != null ? fmt(s.p50_us) : '–'} | ${s.p99_us != null ? fmt(s.p99_us) : '–'} | ${s.errors} | ${rss} | ${cpu} | ${shape} |`;
+});
+const tgt = Object.entries(targets).map(([k, t]) =>
+  `| ${k} | ${t.target} | ${t.value == null ? '–' : t.value} | ${t.met == null ? 'not measured' : t.met ? 'met' : 'missed'} |`);
+const md = `# exai-bench results (${meta.quick ? 'quick' : 'full'} run)
+
+${meta.date}, commit ${meta.commit}, ${meta.cpus} cores (${meta.cpu_model}), load average at start ${meta.loadavg}.
+Loopback, diagnostics \`echo\` tool, ${meta.payload_bytes}-byte texts, ${meta.duration_s} s per scenario after ${meta.warmup_s} s warm-up.
+The machine is shared: treat single runs as indicative.
+
+| scenario | calls/s | p50 µs | p99 µs | errors | peak RSS MB | CPU µs/call (target + peer) | shape |
+|---|---:|---:|---:|---:|---:|---:|---|
+${rows.join('\n')}
+
+Peak RSS and CPU are the target's, from /proc: the gateway (the daemon for \`direct\`, the echo
+server for \`raw\`, supergateway's own process for \`supergateway\`); "+ peer" is the process behind
+it (exai-daemon behind the gateway, the SDK echo server behind supergateway).
+
+| ratio | value |
+|---|---:|
+| gateway-ws / direct (throughput) | ${ratios.gateway_vs_direct ?? '–'} |
+| gateway-ws / supergateway (throughput) | ${ratios.gateway_vs_supergateway ?? '–'} |
+| added p50 at 1 connection × 1 in flight (gateway-ws-low − direct-low) | ${ratios.added_p50_us == null ? '–' : ratios.added_p50_us + ' µs'} |
+
+| target | goal | measured | |
+|---|---|---:|---|
+${tgt.join('\n')}
+${meta.notes && meta.notes.length ? '\nNotes:\n' + meta.notes.map((n) => `- ${n}`).join('\n') + '\n' : ''}`;
+write('latest.md', md);
+
+// Chart: throughput per load scenario, when gnuplot is there (optional, never installed for us).
+let gnuplot = null;
+try {
+  gnuplot = execFileSync('sh', ['-c', 'command -v gnuplot'], { encoding: 'utf8' }).trim();
+} catch {}
+if (gnuplot) {
+  const data = scenarios.filter(ran).map((s) => `"${s.name}" ${s.throughput_per_s}`).join('\n') + '\n';
+  const dat = join(outDir, 'latest.dat.tmp');
+  writeFileSync(dat, data);
+  const script = `set terminal pngcairo size 900,480 noenhanced
+set output '${join(outDir, 'latest.png')}'
+set title 'exai-bench: calls/s on loopback (${meta.date.slice(0, 10)}, ${meta.quick ? 'quick' : 'full'})'
+set style fill solid 0.8
+set boxwidth 0.6
+set yrange [0:*]
+set grid ytics
+set xtics rotate by -30
+unset key
+plot '${dat}' using 0:2:xtic(1) with boxes lc rgb '#3c78d8'
+`;
+  try {
+    execFileSync(gnuplot, { input: script });
+  } catch (e) {
+    // pngcairo may be missing from gnuplot-nox; fall back to the png terminal.
+    execFileSync(gnuplot, { input: script.replace('pngcairo', 'png') });
+  }
+  unlinkSync(dat);
+}
+process.stdout.write(md);
