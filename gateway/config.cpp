@@ -2,6 +2,10 @@
 // gateway_config (gateway/config.hpp; design.md "Interface contract"; issue 6 "Configuration").
 #include "gateway/config.hpp"
 
+#if EXAI_HAVE_POOL
+#include "gateway/pool/pool_options.hpp"
+#endif
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -377,6 +381,12 @@ codecs::result<gateway_config> apply_config_file(gateway_config c, const json::o
         auto ok = check_upstream(u, "upstream.urls");
         if (!ok) return fail(ok.error());
       }
+#if EXAI_HAVE_POOL
+      // The pool's own keys are checked now, whichever backend runs, so a typo never waits for
+      // the day the daemon is switched on. (The placeholder URL keeps "embedded" in urls legal.)
+      auto pool_ok = pool::parse_pool_options(**up, {"ws://127.0.0.1:1"}, "");
+      if (!pool_ok) return fail(pool_ok.error());
+#endif
       if (!urls.empty()) c.upstreams = std::move(urls);
     }
   }

@@ -159,7 +159,7 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
     // on_ready may retire a connection beyond a serial address's cap.
     fail_all(stopping_ ? codecs::errc::shutting_down : codecs::errc::upstream_lost,
              "daemon connection lost");
-    pool_.on_down(*this, true);
+    pool_.on_down(*this, false);  // it never served: the tool list is not stale because of it
     co_return stopping_ ? attempt_end::stopped : attempt_end::session_ended;
   }
 

@@ -340,7 +340,7 @@ void pool_impl::on_tool_list(upstream_connection& c, const op::server_message* m
       if (const auto* e = std::get_if<op::error_msg>(m)) why = e->error.code + ": " + e->error.message;
       else why = "unexpected reply";
     }
-    EXAI_LOG(warn, "pool", "tool list fetch failed; will retry", {"conn", c.name()}, {"why", why});
+    if (!stopping_) EXAI_LOG(warn, "pool", "tool list fetch failed; will retry", {"conn", c.name()}, {"why", why});
     tools_stale_ = true;  // the next ready connection or housekeeping tick retries
     return;
   }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 using namespace exai::test;
 
@@ -147,4 +149,43 @@ BOOST_AUTO_TEST_CASE(stdio_holds_no_port_and_sigterm_exits_zero) {
   auto rc = g.proc->wait_exit(5s);
   BOOST_REQUIRE(rc.has_value());
   BOOST_TEST(*rc == 0);
+}
+
+// stdin a regular file and stdout a regular file: epoll refuses both, so the transport reads on a
+// helper thread and writes with blocking writes (gateway/stdio_transport.hpp).
+BOOST_AUTO_TEST_CASE(regular_files_and_dev_null_as_stdio) {
+  const auto in = temp_path("gw-in");
+  const auto out = temp_path("gw-out");
+  {
+    std::ofstream f(in);
+    f << json::serialize(initialize_request(1)) << "\n";
+    f << json::serialize(tool_call(2, "delay", {{"ms", 100}})) << "\n";
+    f << json::serialize(tool_call(3, "echo", {{"text", "from a file"}})) << "\r\n";
+  }
+  auto p = child_process::start({"/bin/sh", "-c", "exec \"$0\" --stdio --tools core,diagnostics < \"$1\" > \"$2\"",
+                                 gateway_bin(), in, out});
+  auto rc = p.wait_exit(10s);
+  BOOST_REQUIRE(rc.has_value());
+  BOOST_TEST(*rc == 0);
+  std::ifstream f(out);
+  std::map<std::int64_t, json::value> by_id;
+  for (std::string line; std::getline(f, line);) {
+    auto v = json::parse(line);
+    by_id[v.at("id").as_int64()] = v;
+  }
+  BOOST_REQUIRE(by_id.size() == 3u);
+  BOOST_TEST(result_text(by_id[2]) == "waited 100 ms");  // finished within the EOF grace
+  BOOST_TEST(result_text(by_id[3]) == "from a file");
+
+  // /dev/null: immediate EOF, exit 0, nothing written.
+  auto q = child_process::start({"/bin/sh", "-c", "exec \"$0\" --stdio < /dev/null > \"$1\"",
+                                 gateway_bin(), out});
+  auto rc2 = q.wait_exit(10s);
+  BOOST_REQUIRE(rc2.has_value());
+  BOOST_TEST(*rc2 == 0);
+  std::ifstream g(out);
+  std::string all((std::istreambuf_iterator<char>(g)), std::istreambuf_iterator<char>());
+  BOOST_TEST(all.empty());
+  std::remove(in.c_str());
+  std::remove(out.c_str());
 }
