@@ -14,6 +14,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -108,11 +109,17 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  std::atomic<bool> shutting_down{false};
   std::unique_ptr<net::admin_server> admin;
   if (!cfg.admin.empty()) {
     auto ap = split_host_port(cfg.admin);
     net::admin_handlers handlers;
     handlers.healthy = [] { return true; };
+    // Not ready once shutdown began: a load balancer stops sending new connections.
+    handlers.ready = [&shutting_down] {
+      const bool ok = !shutting_down.load();
+      return std::pair<bool, std::string>(ok, ok ? "{}" : R"({"reason":"shutting down"})");
+    };
     admin = std::make_unique<net::admin_server>(ioc.get_executor(), handlers);
     if (auto ec = admin->listen(ap->first, ap->second)) {
       std::cerr << "exai-daemon: cannot serve admin HTTP on " << cfg.admin << " (port " << ap->second
@@ -151,6 +158,7 @@ int main(int argc, char** argv) {
       return;
     }
     stopping = true;
+    shutting_down = true;
     EXAI_LOG(info, "daemon", "signal received: shutting down", {"signal", sig});
     asio::co_spawn(ioc, shutdown(server, admin.get(), ioc, cfg.timeouts.shutdown_grace), asio::detached);
     signals.async_wait(on_signal);

@@ -56,6 +56,13 @@ struct daemon_process {
       proc->signal(SIGTERM);
       if (!proc->wait_exit(15s)) proc->kill();
     }
+    // In sanitizer builds the daemon's own findings land in its stderr: surface them here.
+    if (proc) {
+      const auto err = proc->stderr_text();
+      for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"})
+        if (err.find(marker) != std::string::npos)
+          BOOST_ERROR("exai-daemon reported '" << marker << "':\n" << err.substr(err.find(marker), 4000));
+    }
     std::remove(ready_file.c_str());
   }
 

@@ -240,3 +240,20 @@ BOOST_AUTO_TEST_CASE(sigterm_cancels_calls_after_the_grace_period) {
   BOOST_TEST(elapsed_ms(start) < 8000);  // not the 600 s delay
   std::remove(cfg.c_str());
 }
+
+BOOST_AUTO_TEST_CASE(admin_health_and_metrics) {
+  daemon_process d({"--tools", "core,diagnostics", "--admin", "127.0.0.1:0"});
+  auto ready = wait_ready_file(d.ready_file, 5s);
+  BOOST_REQUIRE(ready.contains("admin"));
+  const auto admin_port = port_of(std::string(ready.at("admin").as_string()));
+  auto health = http_get("127.0.0.1", admin_port, "/health");
+  BOOST_TEST(health.status == 200);
+  auto c = open_session(d, true);
+  c->send_json(echo_call("m1", "counted"));
+  BOOST_TEST(text_of(next_non_progress(*c)) == "counted");
+  auto metrics = http_get("127.0.0.1", admin_port, "/metrics");
+  BOOST_TEST(metrics.status == 200);
+  BOOST_TEST(metrics.body.find("exai_requests_total{") != std::string::npos);
+  BOOST_TEST(metrics.body.find("tool=\"echo\"") != std::string::npos);
+  BOOST_TEST(metrics.body.find("exai_sessions{") != std::string::npos);
+}

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 using namespace exai::daemon;
 
@@ -165,6 +166,33 @@ BOOST_AUTO_TEST_CASE(host_port_split) {
   BOOST_TEST(!split_host_port("host:").has_value());
   BOOST_TEST(!split_host_port("host:65536").has_value());
   BOOST_TEST(!split_host_port("host:8x").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(shipped_config)
+
+// conf/daemon.json is what operators copy: it must parse and state the documented defaults.
+BOOST_AUTO_TEST_CASE(conf_daemon_json_is_valid_and_matches_defaults) {
+  const std::string path = std::string(EXAI_TEST_DATA_DIR) + "/../../conf/daemon.json";
+  std::ifstream in(path);
+  BOOST_REQUIRE_MESSAGE(in.good(), "cannot read " << path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  daemon_config c;
+  auto r = apply_config_json(ss.str(), c);
+  BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().message));
+  daemon_config d;
+  BOOST_TEST(c.listen == d.listen);
+  BOOST_TEST(c.limits.max_message_bytes == d.limits.max_message_bytes);
+  BOOST_TEST(c.limits.max_connections == d.limits.max_connections);
+  BOOST_TEST(c.limits.max_inflight == d.limits.max_inflight);
+  BOOST_TEST(c.limits.max_queued_bytes == d.limits.max_queued_bytes);
+  BOOST_TEST(c.timeouts.hello.count() == d.timeouts.hello.count());
+  BOOST_TEST(c.timeouts.idle.count() == d.timeouts.idle.count());
+  BOOST_TEST(c.timeouts.call.count() == d.timeouts.call.count());
+  BOOST_TEST(c.timeouts.shutdown_grace.count() == d.timeouts.shutdown_grace.count());
+  BOOST_TEST(c.timeouts.progress_interval.count() == d.timeouts.progress_interval.count());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
