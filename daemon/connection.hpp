@@ -36,6 +36,7 @@ struct outgoing {
   std::string reason;
 };
 
+// `host` must outlive the connection and every coroutine it spawned (destroy the io_context first).
 class op_connection : public std::enable_shared_from_this<op_connection> {
  public:
   op_connection(boost::asio::any_io_executor ex, tool_host& host, const connection_settings& s,

@@ -257,3 +257,21 @@ BOOST_AUTO_TEST_CASE(admin_health_and_metrics) {
   BOOST_TEST(metrics.body.find("tool=\"echo\"") != std::string::npos);
   BOOST_TEST(metrics.body.find("exai_sessions{") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(idle_peers_are_pinged_and_silent_ones_dropped) {
+  auto cfg = write_config(R"({"timeouts":{"idle_ms":400}})");
+  daemon_process d({"--tools", "core", "--config", cfg});
+  // A client that keeps reading answers the daemon's pings (section 1) and stays connected.
+  auto live = open_session(d);
+  BOOST_TEST(!live->read(1500ms).has_value());
+  BOOST_TEST(live->is_open());
+  live->send_json(simple("ping", "still-here"));
+  BOOST_TEST(live->read_json().as_object().at("request_id") == "still-here");
+  // A client that stops reading never pongs and is dropped; the daemon keeps serving others.
+  auto silent = open_session(d);
+  BOOST_TEST(!live->read(1500ms).has_value());  // only `live` runs its I/O meanwhile
+  BOOST_TEST(wait_closed(*silent, 5s) != 0);
+  live->send_json(simple("ping", "after"));
+  BOOST_TEST(live->read_json().as_object().at("request_id") == "after");
+  std::remove(cfg.c_str());
+}

@@ -1,0 +1,181 @@
+// One connection's op logic on an io_context without sockets: texts in through async_deliver,
+// frames out through async_next_outgoing (the two ends ws_server.cpp drives). Covers what loopback
+// tests cannot observe directly: read back-pressure, and what happens on transport loss.
+#define BOOST_TEST_MODULE daemon_component_connection
+#include "daemon/connection.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace exai::daemon;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct harness {
+  explicit harness(connection_settings s = {}) : host(opts()) {
+    conn = std::make_shared<op_connection>(ioc.get_executor(), host, s, "test-peer", "s-test");
+    conn->start();
+    asio::co_spawn(ioc, drain(conn, &out, &writer_done), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  }
+
+  static tool_host::options opts() {
+    tool_host::options o;
+    o.profiles = {"core", "diagnostics"};
+    return o;
+  }
+
+  static asio::awaitable<void> drain(std::shared_ptr<op_connection> c, std::vector<outgoing>* out, bool* done) {
+    for (;;) {
+      auto item = co_await c->async_next_outgoing();
+      if (!item) break;
+      const bool close = item->close.has_value();
+      out->push_back(std::move(*item));
+      if (close) break;  // the transport writes the close frame and stops (ws_server.cpp)
+    }
+    *done = true;
+  }
+
+  // Starts a delivery; the returned flag turns true when async_deliver completes.
+  std::shared_ptr<bool> deliver(std::string text) {
+    auto flag = std::make_shared<bool>(false);
+    asio::co_spawn(ioc, conn->async_deliver(std::move(text)), [flag](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+      *flag = true;
+    });
+    return flag;
+  }
+
+  void run(std::chrono::milliseconds d) {
+    ioc.restart();
+    ioc.run_for(d);
+  }
+
+  std::vector<json::object> frames() const {
+    std::vector<json::object> v;
+    for (const auto& o : out)
+      if (!o.close) v.push_back(json::parse(o.text).as_object());
+    return v;
+  }
+
+  tool_host host;        // declared first: it must outlive the coroutines the io_context destroys
+  asio::io_context ioc;
+  std::shared_ptr<op_connection> conn;
+  std::vector<outgoing> out;
+  bool writer_done = false;
+};
+
+std::string call(std::string id, std::string name, std::string args) {
+  return R"({"op":"call_tool","request_id":")" + id + R"(","name":")" + name + R"(","arguments":)" + args + "}";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(serial_queue_full_pauses_reading) {
+  connection_settings s;
+  s.session.max_inflight = 2;
+  s.progress_interval = 0ms;
+  harness h(s);
+  h.deliver(R"({"op":"hello"})");
+  h.run(20ms);
+  h.deliver(call("slow", "delay", R"({"ms":300})"));
+  h.run(20ms);  // the serial loop has taken it: the queue is empty again
+  auto a = h.deliver(call("a", "echo", R"({"text":"a"})"));
+  auto b = h.deliver(call("b", "echo", R"({"text":"b"})"));
+  h.run(50ms);
+  BOOST_TEST(*a);
+  BOOST_TEST(!*b);  // two queued behind the running call: the reader waits
+  h.run(1000ms);
+  BOOST_TEST(*b);
+  auto f = h.frames();
+  BOOST_REQUIRE(f.size() == 4u);  // ack + three results, in request order
+  BOOST_TEST(f[1].at("request_id") == "slow");
+  BOOST_TEST(f[2].at("request_id") == "a");
+  BOOST_TEST(f[3].at("request_id") == "b");
+}
+
+BOOST_AUTO_TEST_CASE(transport_loss_cancels_running_calls) {
+  harness h;
+  h.deliver(R"({"op":"hello","capabilities":{"multiplex":true}})");
+  h.run(20ms);
+  h.deliver(call("x", "delay", R"({"ms":60000})"));
+  h.deliver(call("y", "delay", R"({"ms":60000})"));
+  h.run(50ms);
+  BOOST_TEST(h.host.stats().in_flight == 2u);
+  BOOST_TEST(h.host.stats().sessions == 1u);
+  h.conn->on_transport_closed();
+  h.run(200ms);
+  auto st = h.host.stats();
+  BOOST_TEST(st.in_flight == 0u);
+  BOOST_TEST(st.cancelled == 2u);
+  BOOST_TEST(st.sessions == 0u);
+  BOOST_TEST(h.writer_done);
+  BOOST_TEST(h.frames().size() == 1u);  // only the ack: nothing is sent after the loss
+}
+
+BOOST_AUTO_TEST_CASE(handshake_failure_queues_a_close_and_ignores_the_rest) {
+  harness h;
+  h.deliver("not json");
+  h.deliver(R"({"op":"hello"})");
+  h.run(50ms);
+  BOOST_REQUIRE(h.out.size() == 1u);
+  BOOST_REQUIRE(h.out[0].close.has_value());
+  BOOST_TEST(static_cast<int>(*h.out[0].close) == 4000);
+  BOOST_TEST(h.writer_done);
+  BOOST_TEST(h.host.stats().sessions == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(hello_timeout_queues_4002) {
+  connection_settings s;
+  s.hello_timeout = 50ms;
+  harness h(s);
+  h.run(300ms);
+  BOOST_REQUIRE(h.out.size() == 1u);
+  BOOST_REQUIRE(h.out[0].close.has_value());
+  BOOST_TEST(static_cast<int>(*h.out[0].close) == 4002);
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_refuses_new_calls_and_cancels_running_ones) {
+  harness h;
+  h.deliver(R"({"op":"hello","capabilities":{"multiplex":true,"cancel":true}})");
+  h.run(20ms);
+  h.deliver(call("running", "delay", R"({"ms":60000})"));
+  h.run(20ms);
+  h.conn->begin_shutdown();
+  h.deliver(call("new", "echo", R"({"text":"x"})"));
+  h.run(20ms);
+  BOOST_TEST(h.conn->calls_in_flight() == 1u);
+  h.conn->cancel_calls();
+  h.run(100ms);
+  BOOST_TEST(h.conn->calls_in_flight() == 0u);
+  h.conn->close(close_code::going_away, "bye");
+  h.run(50ms);
+  auto f = h.frames();
+  BOOST_REQUIRE(f.size() == 3u);
+  BOOST_TEST(f[1].at("request_id") == "new");
+  BOOST_TEST(f[1].at("error").as_object().at("code") == "SERVICE_UNAVAILABLE");
+  BOOST_TEST(f[2].at("request_id") == "running");
+  BOOST_TEST(f[2].at("error").as_object().at("code") == "SERVICE_UNAVAILABLE");
+  BOOST_REQUIRE(h.out.back().close.has_value());
+  BOOST_TEST(static_cast<int>(*h.out.back().close) == 1001);
+}
+
+BOOST_AUTO_TEST_CASE(call_deadline_is_a_timeout_error) {
+  connection_settings s;
+  s.call_timeout = 50ms;
+  harness h(s);
+  h.deliver(R"({"op":"hello","capabilities":{"multiplex":true}})");
+  h.run(20ms);
+  h.deliver(call("t", "delay", R"({"ms":60000})"));
+  h.run(500ms);
+  auto f = h.frames();
+  BOOST_REQUIRE(f.size() == 2u);
+  BOOST_TEST(f[1].at("request_id") == "t");
+  BOOST_TEST(f[1].at("error").as_object().at("code") == "TIMEOUT");
+}
