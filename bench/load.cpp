@@ -104,6 +104,8 @@ struct engine {
   asio::awaitable<bool> async_wait_until(clock_type::time_point deadline, Pred pred);
   asio::awaitable<void> async_close_all();
   asio::awaitable<std::optional<double>> async_read_metric(std::string_view name);
+  // The `status` tool's in-flight count, asked on connection c (its reader stores the reply).
+  asio::awaitable<std::optional<std::int64_t>> async_query_status(connection& c);
   void notify() { main_wake_.cancel(); }
   void error(error_kind k, std::uint64_t n = 1) { errors_[static_cast<int>(k)] += n; }
   std::uint64_t total_errors() const {
@@ -372,6 +374,15 @@ asio::awaitable<std::optional<double>> engine::async_read_metric(std::string_vie
   co_return prometheus_value(*body, name);
 }
 
+asio::awaitable<std::optional<std::int64_t>> engine::async_query_status(connection& c) {
+  status_reply_.reset();
+  co_await c.async_send_status();
+  co_await async_wait_until(clock_type::now() + std::chrono::seconds(3),
+                            [&] { return status_reply_.has_value() || c.dead_; });
+  if (!status_reply_) co_return std::nullopt;
+  co_return status_in_flight(*status_reply_);
+}
+
 // ---- load modes (mcp-ws, mcp-stdio, op, raw) ----
 
 asio::awaitable<void> engine::async_main_load() {
@@ -544,6 +555,8 @@ asio::awaitable<void> engine::async_main_cancel() {
   }
   auto base = co_await async_read_metric("exai_inflight_requests");
   for (auto* c : up) asio::co_spawn(ex, c->async_cancel_reader(), asio::detached);
+  std::optional<std::int64_t> status_base;
+  if (o_.status_check) status_base = co_await async_query_status(*up[0]);
 
   // The calls: o_.requests in all, spread over the live connections.
   auto t0 = clock_type::now();
@@ -594,19 +607,19 @@ asio::awaitable<void> engine::async_main_cancel() {
     extra_["settle_ms"] = round_to(settle_ms, 1);
   }
   if (o_.status_check) {
+    // The status call counts itself as in flight: compare with the count read before the calls.
     std::optional<std::int64_t> in_flight;
     auto deadline = clock_type::now() + std::chrono::milliseconds(std::max(o_.settle_ms, 1000u));
     for (;;) {
-      status_reply_.reset();
-      co_await up[0]->async_send_status();
-      co_await async_wait_until(clock_type::now() + std::chrono::seconds(3),
-                                [&] { return status_reply_.has_value() || up[0]->dead_; });
-      in_flight = status_reply_ ? status_in_flight(*status_reply_) : std::nullopt;
-      if ((in_flight && *in_flight == 0) || clock_type::now() >= deadline || up[0]->dead_) break;
+      in_flight = co_await async_query_status(*up[0]);
+      if ((in_flight && status_base && *in_flight <= *status_base) || clock_type::now() >= deadline ||
+          up[0]->dead_)
+        break;
       co_await async_wait_until(clock_type::now() + std::chrono::milliseconds(100), [] { return false; });
     }
+    extra_["status_in_flight_base"] = status_base ? json::value(*status_base) : json::value(nullptr);
     extra_["status_in_flight"] = in_flight ? json::value(*in_flight) : json::value(nullptr);
-    if (!in_flight || *in_flight != 0) error(error_kind::not_settled);
+    if (!in_flight || !status_base || *in_flight > *status_base) error(error_kind::not_settled);
   }
   co_await async_close_all();
   extra_["requests"] = sent;

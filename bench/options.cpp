@@ -201,6 +201,7 @@ parse_outcome parse_options(int argc, const char* const* argv) {
     if (o.requests == 0) o.requests = 1000;
     if (o.tool == "echo") o.tool = "delay";
     if (o.delay_ms == 0) o.delay_ms = o.cancel_after_ms + o.wait_ms + 3000;
+    if (o.tool == "delay" && !o.args.contains("ms")) o.args["ms"] = o.delay_ms;
   }
   r.opts = std::move(o);
   return r;

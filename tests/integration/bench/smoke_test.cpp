@@ -1,6 +1,7 @@
 // exai-bench smoke test (issue 7): ~1 s runs of the real program against its own echo server
-// (raw frames) and a real exai-daemon (op protocol with multiplex), checking the JSON report's
-// fields and zero errors, and that a run whose answers are wrong fails. Never asserts speed.
+// (raw frames), a real exai-daemon (op protocol with multiplex) and a real exai-gateway (MCP over
+// WebSocket and stdio, the cancel and idle scenarios), checking the JSON report's fields and zero
+// errors, and that a run whose answers are wrong fails. Never asserts speed.
 #define BOOST_TEST_MODULE bench smoke
 #include <boost/test/unit_test.hpp>
 
@@ -82,6 +83,21 @@ struct daemon_proc {
   std::string url = "ws://" + std::string(proc.wait_ready(ready).at("ws").as_string());
 };
 
+struct gateway_proc {
+  std::string ready = exai::test::temp_path("bench-gateway-ready");
+  child_process proc;
+  std::string url, admin;
+  explicit gateway_proc(const std::string& upstream)
+      : proc(child_process::start({exai::test::program("EXAI_GATEWAY_BIN"), "--listen", "127.0.0.1:0",
+                                   "--admin", "127.0.0.1:0", "--ready-file", ready, "--upstream",
+                                   upstream, "--tools", "core,diagnostics", "--log-level", "warn"},
+                                  {"EXAI_WS_TOKEN=", "EXAI_GATEWAY_TOKEN="})) {
+    auto r = proc.wait_ready(ready);
+    url = "ws://" + std::string(r.at("ws").as_string());
+    admin = std::string(r.at("admin").as_string());
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(raw_against_its_own_echo_server) {
@@ -134,4 +150,47 @@ BOOST_AUTO_TEST_CASE(nothing_listening_is_an_error_not_a_hang) {
   auto r = run_bench({"op", "--url", "ws://127.0.0.1:1", "--duration", "0.5", "--warmup", "0"});
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(r.report.at("error_kinds").at("connection").to_number<double>() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(mcp_modes_against_a_real_gateway) {
+  daemon_proc d;
+  gateway_proc g(d.url);
+  auto r = run_bench({"mcp-ws", "--url", g.url, "--connections", "2", "--inflight", "4", "--duration",
+                      "1", "--warmup", "0.2", "--target-pid", std::to_string(g.proc.pid()),
+                      "--peer-pid", std::to_string(d.proc.pid())});
+  check_load_report(r);
+  BOOST_TEST(num(r.report, "rss_peak_kb") > 0);
+  BOOST_TEST(num(r.report, "peer_rss_peak_kb") > 0);
+
+  auto s = run_bench({"mcp-stdio", "--inflight", "4", "--duration", "1", "--warmup", "0.2", "--",
+                      exai::test::program("EXAI_GATEWAY_BIN"), "--stdio", "--upstream", "embedded",
+                      "--tools", "core,diagnostics", "--log-level", "warn"});
+  check_load_report(s);
+  BOOST_TEST(num(s.report, "rss_peak_kb") > 0);  // the spawned child's
+  BOOST_TEST(num(s.report, "child_exit_code") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_and_idle_against_a_real_gateway) {
+  daemon_proc d;
+  gateway_proc g(d.url);
+  // 200 delay calls cancelled mid-flight: none answered, the gateway's in-flight gauge and the
+  // daemon's count (status tool) back to their baseline.
+  auto c = run_bench({"cancel", "--url", g.url, "--connections", "4", "--requests", "200",
+                      "--metrics-url", "http://" + g.admin + "/metrics", "--status-check"});
+  BOOST_TEST_INFO("stderr: " << c.stderr_text);
+  BOOST_TEST(c.exit_code == 0);
+  BOOST_TEST(num(c.report, "errors") == 0);
+  BOOST_TEST(num(c.report, "cancelled") == 200);
+  BOOST_TEST(num(c.report, "inflight_before_cancel") == 200);
+  BOOST_TEST(num(c.report, "inflight_after") == 0);
+  BOOST_TEST(num(c.report, "answered_after_cancel") == 0);
+  BOOST_TEST(num(c.report, "status_in_flight") <= num(c.report, "status_in_flight_base"));
+
+  auto i = run_bench({"idle", "--url", g.url, "--connections", "50", "--duration", "0.5",
+                      "--target-pid", std::to_string(g.proc.pid())});
+  BOOST_TEST_INFO("stderr: " << i.stderr_text);
+  BOOST_TEST(i.exit_code == 0);
+  BOOST_TEST(num(i.report, "connections_open") == 50);
+  BOOST_TEST(num(i.report, "errors") == 0);
+  BOOST_TEST(num(i.report, "rss_peak_kb") > 0);
 }
