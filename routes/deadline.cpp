@@ -3,6 +3,7 @@
 #include "routes/deadline.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -33,6 +34,15 @@ asio::awaitable<codecs::result<T>> guarded(asio::awaitable<codecs::result<T>> op
   }
 }
 
+// The timer side of the race: true when the deadline passed, false when the wait was cancelled
+// (the operation won, or an outer cancellation). No exception either way: a throw per call would
+// cost more than the call (stack unwinding on every successful request).
+asio::awaitable<bool> deadline_passed(asio::steady_timer& timer) {
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
 }  // namespace
 
 template <class T>
@@ -45,9 +55,12 @@ asio::awaitable<codecs::result<T>> async_with_deadline(asio::awaitable<codecs::r
   }
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
   try {
-    auto winner = co_await (guarded(std::move(op)) || timer.async_wait(asio::use_awaitable));
+    auto winner = co_await (guarded(std::move(op)) || deadline_passed(timer));
     if (winner.index() == 0) co_return std::move(std::get<0>(winner));
-    co_return codecs::error(codecs::errc::timeout, "deadline passed");
+    // The timer finished first: a timeout, or (not fired) an outer cancellation that reached the
+    // timer before the operation had unwound.
+    if (std::get<1>(winner)) co_return codecs::error(codecs::errc::timeout, "deadline passed");
+    co_return codecs::error(codecs::errc::cancelled, "cancelled");
   } catch (const asio::multiple_exceptions&) {
     // Both sides aborted: only an outer cancellation does that (toolchain gotcha 3).
     co_return codecs::error(codecs::errc::cancelled, "cancelled");
