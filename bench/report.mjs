@@ -56,7 +56,7 @@ const rows = scenarios.map((s) => {
     : s.mode === 'cancel' ? `${s.cancelled} cancelled over ${s.connections} conns; in-flight after: ${s.inflight_after ?? '–'}` +
       (s.status_in_flight != null ? `, daemon: ${s.status_in_flight}` : '')
     : s.mode === 'mcp-stdio' ? `1 pipe × ${s.inflight} in flight`
-    : `${s.connections} conns × ${s.inflight} in flight`;
+    : `${s.connections} conn${s.connections === 1 ? '' : 's'} × ${s.inflight} in flight`;
   const rss = s.rss_peak_kb ? fmt(s.rss_peak_kb / 1024, 1) : '–';
   const cpu = (s.cpu_us_per_request != null ? fmt(s.cpu_us_per_request, 1) : '–') +
     (s.peer_cpu_us_per_request != null ? ` + ${fmt(s.peer_cpu_us_per_request, 1)}` : '');
