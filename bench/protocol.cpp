@@ -82,6 +82,7 @@ codec::codec(bench::dialect d, const options& o)
     : dialect_(d),
       payload_bytes_(o.payload_bytes),
       parser_(json::storage_ptr(), json::parse_options{}, parse_tmp_, sizeof parse_tmp_) {
+  for (std::size_t i = 0; i < o.payload_bytes + 26; ++i) alphabet_run_ += static_cast<char>('a' + i % 26);
   tool_json_ = json::serialize(json::string(o.tool));
   bool echo = o.tool == "echo";
   check_text_ = echo && !o.args_has_text && d != bench::dialect::raw;
@@ -107,9 +108,11 @@ void codec::make_text(unsigned conn, std::uint64_t id, std::string& out) const {
   out += 'r';
   append_uint(out, id);
   out += '.';
-  // A pattern that shifts with the id, so a swapped or truncated answer never compares equal.
-  for (std::size_t i = out.size(); i < payload_bytes_; ++i)
-    out += static_cast<char>('a' + (id + i) % 26);
+  // A pattern that shifts with the id, so a swapped or truncated answer never compares equal:
+  // character i is 'a' + (id + i) % 26, copied out of a precomputed alphabet run.
+  std::size_t start = out.size();
+  if (start < payload_bytes_)
+    out.append(alphabet_run_.data() + (id + start) % 26, payload_bytes_ - start);
 }
 
 std::string codec::handshake_request(unsigned conn) const {

@@ -80,6 +80,7 @@ class codec {
   std::string args_head_;      // arguments up to (and including) `"text":"`, or all of them
   std::string token_json_;     // hello token / Bearer (JSON string)
   std::string scratch_;
+  std::string alphabet_run_;   // "abc..zabc.." of payload_bytes + 26 characters
   unsigned char parse_tmp_[4096];
   unsigned char value_buf_[16384];
   boost::json::parser parser_;
