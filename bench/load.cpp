@@ -265,14 +265,18 @@ asio::awaitable<void> connection::async_reader() {
     if (s.measured) --e_.outstanding_measured_;
     if (v.kind == verdict::failure) {
       e_.error(v.error);
-    } else if (s.measured) {
-      e_.hist_.record(static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - s.sent).count()));
-      ++e_.measured_ok_;
-      if (e_.ph_ == phase::measure) ++e_.in_window_;
-      e_.t_last_answer_ = now;
     } else {
-      ++e_.warm_ok_;
+      // Throughput counts every correct answer received inside the window (including answers to
+      // calls sent during the warm-up); latency only calls sent inside it.
+      if (e_.ph_ == phase::measure) ++e_.in_window_;
+      if (s.measured) {
+        e_.hist_.record(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - s.sent).count()));
+        ++e_.measured_ok_;
+        e_.t_last_answer_ = now;
+      } else {
+        ++e_.warm_ok_;
+      }
     }
     if (e_.ph_ >= phase::drain || (s.measured && e_.outstanding_measured_ == 0 && e_.budget_ == 0))
       e_.notify();
