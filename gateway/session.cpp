@@ -392,7 +392,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   void refuse_unauthenticated(const codecs::inbound& in) {
     if (in.from == codecs::dialect::op) {
       send(op_hello_refused("missing_hello"));
-      request_close(close_code::unauthorized);
+      request_close(close_code::missing_hello);
     } else {
       if (in.type == codecs::message_type::request) {
         send(jsonrpc_error(in.id, codecs::error(errc::unauthorized,

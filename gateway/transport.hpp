@@ -19,6 +19,7 @@ enum class close_code : std::uint16_t {
   policy_violation = 1008, // not authorised
   too_big = 1009,
   internal_error = 1011,
+  missing_hello = 4001,    // first op message not hello when a token is required (section 1)
   unauthorized = 4003,     // op hello with a bad token (exai-op-protocol.md section 1)
 };
 

@@ -10,7 +10,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -38,6 +37,11 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 constexpr std::size_t max_upgrade_header_bytes = 16 * 1024;
+
+// as_tuple rather than redirect_error with Beast's operations: with g++ 12 and UBSan,
+// redirect_error around websocket::stream::async_write reads an uninitialised bool in the
+// coroutine frame (seen as "load of value 144 ... type 'bool'"); as_tuple does not.
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -67,8 +71,7 @@ class ws_transport final : public message_transport {
 
   asio::awaitable<error_code> async_read_message(std::string_view& out) override {
     buffer_.consume(buffer_.size());
-    error_code ec;
-    co_await ws_.async_read(buffer_, asio::redirect_error(asio::use_awaitable, ec));
+    auto [ec, n] = co_await ws_.async_read(buffer_, tuple_awaitable);
     if (ec) co_return ec;  // message_too_big: Beast has already closed with 1009
     const auto data = buffer_.cdata();
     out = std::string_view(static_cast<const char*>(data.data()), data.size());
@@ -76,17 +79,16 @@ class ws_transport final : public message_transport {
   }
 
   asio::awaitable<error_code> async_write_message(std::string_view message) override {
-    error_code ec;
-    co_await ws_.async_write(asio::buffer(message.data(), message.size()),
-                             asio::redirect_error(asio::use_awaitable, ec));
+    auto [ec, n] =
+        co_await ws_.async_write(asio::buffer(message.data(), message.size()), tuple_awaitable);
     co_return ec;
   }
 
   asio::awaitable<void> async_close(close_code code) override {
     if (!ws_.is_open()) co_return;
-    error_code ec;
     websocket::close_reason reason(static_cast<std::uint16_t>(code));
-    co_await ws_.async_close(reason, asio::redirect_error(asio::use_awaitable, ec));
+    auto [ec] = co_await ws_.async_close(reason, tuple_awaitable);
+    (void)ec;  // the peer may be gone already; nothing left to do either way
   }
 
   std::string_view kind() const noexcept override { return "ws"; }
@@ -162,8 +164,7 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
         // EMFILE and friends: log, pause briefly, go on (never busy-loop on a failing accept).
         EXAI_LOG(warn, "ws", "accept failed", {"error", ec.message()});
         asio::steady_timer pause(self->ex, std::chrono::milliseconds(100));
-        error_code ignored;
-        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        co_await pause.async_wait(tuple_awaitable);
         continue;
       }
       asio::co_spawn(self->ex, upgrade(self, std::move(socket)), asio::detached);
@@ -180,8 +181,7 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
     res.keep_alive(false);
     res.body() = std::move(body);
     res.prepare_payload();
-    error_code ec;
-    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    auto [ec, n] = co_await http::async_write(stream, res, tuple_awaitable);
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream.close();
   }
@@ -196,8 +196,8 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
     parser.header_limit(max_upgrade_header_bytes);
     parser.body_limit(4096);
     stream.expires_after(limits.handshake_timeout);
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;  // timeouts, garbage, a port scan: nothing to answer
+    auto [read_ec, read_n] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+    if (read_ec) co_return;  // timeouts, garbage, a port scan: nothing to answer
     auto req = parser.release();
 
     if (!websocket::is_upgrade(req)) {
@@ -270,10 +270,10 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
     ws.read_message_max(limits.max_message_bytes);
     ws.auto_fragment(false);
     ws.text(true);
-    co_await ws.async_accept(req, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
+    auto [accept_ec] = co_await ws.async_accept(req, tuple_awaitable);
+    if (accept_ec) {
       self->count->open.fetch_sub(1, std::memory_order_relaxed);
-      EXAI_LOG(debug, "ws", "websocket handshake failed", {"error", ec.message()});
+      EXAI_LOG(debug, "ws", "websocket handshake failed", {"error", accept_ec.message()});
       co_return;
     }
     // From here the transport owns the connection's place in the count.

@@ -661,6 +661,7 @@ BOOST_AUTO_TEST_CASE(op_message_before_hello_when_a_token_is_required) {
   BOOST_TEST(r.at("op").as_string() == "hello_ack");
   BOOST_TEST(r.at("error").as_string() == "missing_hello");
   BOOST_TEST(h.run_until([&] { return h.pipe->closed(); }, 2s));
+  BOOST_TEST(static_cast<int>(h.pipe->closed_with()) == 4001);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
