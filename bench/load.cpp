@@ -244,6 +244,9 @@ asio::awaitable<void> connection::async_reader() {
       mark_dead(e_.ph_ < phase::done);
       break;
     }
+    // A failed write already declared this connection dead and its calls missing; answers still
+    // buffered behind it are not counted a second time.
+    if (dead_) break;
     auto now = clock_type::now();
     verdict v = e_.codec_.check(index_, msg);
     if (v.kind == verdict::ignore) {
