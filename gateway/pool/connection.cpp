@@ -61,6 +61,7 @@ asio::awaitable<void> upstream_connection::run() {
       EXAI_LOG(error, "pool", "upstream attempt raised", {"conn", name_}, {"what", e.what()});
     }
     transport_->close();
+    connected_ = false;
     closing_ = false;
     if (stopping_ || end == attempt_end::stopped) break;
     if (end == attempt_end::refused_limit) {
@@ -95,6 +96,8 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
              {"error", ec.message()});
     co_return attempt_end::failed;
   }
+
+  connected_ = true;
 
   // Hello (section 2): a unique session_id per connection and the section 4 capabilities.
   session_id_ = pool_.ids().session_id();

@@ -306,7 +306,9 @@ void pool_impl::on_ready(upstream_connection& c) {
     std::size_t ready = 0;
     for (std::size_t i : ep.conns)
       if (conns_[i]->ready()) ++ready;
-    if (ready > ep.effective_cap(clock::now())) {
+    // The configured cap only: a connection the daemon accepted and acked is within its real
+    // limit, whatever a recent 1008 suggested.
+    if (ready > ep.cap) {
       c.retire();
       return;
     }
@@ -372,7 +374,7 @@ refusal_decision pool_impl::on_refused(upstream_connection& c) {
   std::size_t other_open = 0;
   for (std::size_t i : ep.conns) {
     const upstream_connection& o = *conns_[i];
-    if (&o != &c && o.ready()) ++other_open;
+    if (&o != &c && o.connected()) ++other_open;  // ready or still in hello: both count there
   }
   const refusal_decision d = pool::on_refused(other_open, ep.cap);
   if (d.retire) {

@@ -71,6 +71,9 @@ class upstream_connection {
   std::size_t endpoint_index() const { return endpoint_; }
   const std::string& name() const { return name_; }
   bool running() const { return running_; }
+  // Connected at the daemon (upgrade done, from hello until the attempt ends): what the daemon
+  // counts against its per-address limit.
+  bool connected() const { return connected_; }
   void set_running(bool r) { running_ = r; }
 
   void send(const call_ptr& c);     // into the table (sent) and the writer queue
@@ -110,6 +113,7 @@ class upstream_connection {
   bool retired_ = false;
   bool closing_ = false;                   // session ending: take no new calls
   bool running_ = false;
+  bool connected_ = false;
 };
 
 struct endpoint_state {
