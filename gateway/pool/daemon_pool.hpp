@@ -44,9 +44,11 @@ class daemon_pool final : public routes::tool_backend {
 
   // Stops dispatching, fails queued and in-flight calls with errc::shutting_down, closes every
   // connection and waits (bounded, ~5 s) for their coroutines to end. Idempotent.
+  // Cancellation: not supported (it is itself the bounded shutdown).
   boost::asio::awaitable<void> async_stop();
 
   // The cached tool list (MCP Tool objects); errc::backend_unavailable until one was loaded.
+  // Completes without suspending on I/O (no cancellation needed).
   boost::asio::awaitable<codecs::result<boost::json::array>> async_list_tools() override;
 
   // One tool call. Waits in the FIFO for a free connection when all are busy (errc::over_capacity
