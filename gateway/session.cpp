@@ -548,13 +548,13 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     reader_waiting = false;
   }
 
+  // Reads one message ahead: while the session is full (back-pressure) the next message waits
+  // in hand, and when none has come yet a read is still pending, so a client that disconnects
+  // while its calls run is noticed at once and they are cancelled (issue 4, disconnect).
   static asio::awaitable<void> reader_loop(std::shared_ptr<impl> self) {
     auto& s = *self;
     for (;;) {
-      while (!s.can_read()) {
-        if (s.close_requested || s.writer_done) co_return;
-        co_await s.wait_reader_wake();  // back-pressure: in-flight or queue full
-      }
+      if (s.close_requested || s.writer_done) co_return;
       std::string_view text;
       auto ec = co_await s.transport->async_read_message(text);
       if (ec == codecs::errc::message_too_large) {
@@ -570,7 +570,11 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
       ++s.stats.messages_in;
       s.stats.bytes_in += text.size();
       metrics::bytes_in().inc(text.size());
-      co_await s.on_message(text);
+      while (!s.can_read()) {
+        if (s.close_requested || s.writer_done) co_return;
+        co_await s.wait_reader_wake();  // back-pressure: in-flight or queue full
+      }
+      co_await s.on_message(text);  // `text` lives until the next read
     }
   }
 

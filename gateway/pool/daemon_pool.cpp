@@ -175,7 +175,7 @@ void pool_impl::on_capacity() {
   if (queued_live_ > 0) drain();
 }
 
-void pool_impl::grow_serial() {
+void pool_impl::grow_serial(std::size_t spare) {
   if (stopping_) return;
   for (std::size_t e = 0; e < eps_.size(); ++e) {
     endpoint_state& ep = eps_[e];
@@ -190,7 +190,7 @@ void pool_impl::grow_serial() {
       if (c.state() != conn_state::ready) ++v.connecting;
       else if (c.load() == 0) ++v.idle;
     }
-    std::size_t add = serial_growth(v, queued_live_);
+    std::size_t add = serial_growth(v, queued_live_ + spare);
     for (; add > 0; --add) {
       // Reuse a retired slot whose task has ended, else a new one.
       std::optional<std::size_t> slot;
@@ -231,7 +231,12 @@ void pool_impl::abandon(const call_ptr& c) {
     case call_phase::sent:
       c->phase = call_phase::abandoned;
       count_in_flight(-1);
-      if (c->conn) c->conn->abandon(c);
+      if (c->conn) {
+        c->conn->abandon(c);
+        // A serial connection now stays busy until the late reply: keep one connection free
+        // for the next call if the address allows more (abandoned calls never delay new ones).
+        if (c->conn->mode() == conn_mode::serial) grow_serial(1);
+      }
       break;
     default:
       break;

@@ -178,7 +178,7 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
   void abandon(const call_ptr& c);
   std::optional<std::size_t> pick();
   void drain();
-  void grow_serial();
+  void grow_serial(std::size_t spare = 0);  // spare: connections wanted beyond queued calls
   void spawn(std::size_t conn_index);
   void fail_queued(codecs::errc code, const char* message);
   void set_queue_gauge();

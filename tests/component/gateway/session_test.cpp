@@ -213,8 +213,8 @@ BOOST_AUTO_TEST_CASE(in_flight_cap_stops_reading_until_a_slot_frees) {
   h.send(call(3, "echo", {{"text", "three"}}));
   h.send(call(4, "echo", {{"text", "four"}}));
   h.run_for(100ms);
-  BOOST_TEST(h.pipe->reads() == 2u);  // full: the reader is parked
-  BOOST_TEST(h.pipe->unread() == 2u);
+  BOOST_TEST(h.pipe->reads() == 3u);  // full: call 3 is held, nothing more is read
+  BOOST_TEST(h.pipe->unread() == 1u);
   BOOST_TEST(h.session->inflight() == 2u);
   BOOST_TEST(h.pipe->written() == 0u);
   // Call 1 finishes, a slot frees, reading resumes: 3 and 4 are answered while 2 still runs.
@@ -306,6 +306,19 @@ BOOST_AUTO_TEST_CASE(disconnect_cancels_everything_in_flight) {
   h.pipe->close_input();
   BOOST_TEST(h.run_until([&] { return h.ended; }, 3s));
   BOOST_TEST(h.backend.cancelled == 3);
+}
+
+BOOST_AUTO_TEST_CASE(disconnect_is_noticed_while_the_session_is_full) {
+  harness h;
+  gateway::session_options o;
+  o.max_inflight = 1;
+  h.start(o);
+  h.send(call(1, "slow", {{"ms", 10000}}));
+  h.run_for(50ms);
+  BOOST_TEST(h.session->inflight() == 1u);
+  h.pipe->close_input();
+  BOOST_TEST(h.run_until([&] { return h.backend.cancelled == 1; }, 2s));
+  BOOST_TEST(h.run_until([&] { return h.ended; }, 2s));
 }
 
 BOOST_AUTO_TEST_CASE(eof_on_a_drainable_transport_lets_in_flight_calls_finish) {
