@@ -628,7 +628,15 @@ asio::awaitable<void> engine::async_main_cancel() {
     extra_["status_in_flight"] = in_flight ? json::value(*in_flight) : json::value(nullptr);
     if (!in_flight || !status_base || *in_flight > *status_base) error(error_kind::not_settled);
   }
+  auto target_sample = sample_process(o_.target_pid);
   co_await async_close_all();
+  if (o_.target_pid > 0) {
+    extra_["target_pid"] = o_.target_pid;
+    if (target_sample) {
+      extra_["rss_peak_kb"] = target_sample->rss_peak_kb;
+      extra_["rss_kb"] = target_sample->rss_kb;
+    }
+  }
   extra_["requests"] = sent;
   extra_["cancelled"] = sent;
   extra_["answered_before_cancel"] = answered_before_cancel_;

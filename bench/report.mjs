@@ -10,7 +10,14 @@ import { join } from 'node:path';
 
 const [outDir, metaFile, ...files] = process.argv.slice(2);
 const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
-const scenarios = files.map((f) => JSON.parse(readFileSync(f, 'utf8')));
+// Every scenario carries the issue's common keys; null where they do not apply (idle has no
+// throughput, cancel no latency, a skipped scenario nothing).
+const common = ['throughput_per_s', 'p50_us', 'p99_us', 'errors', 'rss_peak_kb'];
+const scenarios = files.map((f) => {
+  const s = JSON.parse(readFileSync(f, 'utf8'));
+  for (const k of common) if (!(k in s)) s[k] = null;
+  return s;
+});
 const by = Object.fromEntries(scenarios.map((s) => [s.name, s]));
 
 const ran = (s) => s && !s.skipped && typeof s.throughput_per_s === 'number' && s.throughput_per_s > 0;
@@ -52,6 +59,7 @@ write(`${meta.date.replace(/[:]/g, '').replace(/\..*$/, '')}${meta.quick ? '-qui
 const fmt = (v, d = 0) => (v == null ? '–' : Number(v).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
 const rows = scenarios.map((s) => {
   if (s.skipped) return `| ${s.name} | – | – | – | – | – | – | skipped: ${s.skipped} |`;
+  const errors = s.errors ?? '–';
   const shape = s.mode === 'idle' ? `${s.connections_open ?? 0}/${s.connections} sessions held ${s.hold_s}s`
     : s.mode === 'cancel' ? `${s.cancelled} cancelled over ${s.connections} conns; in-flight after: ${s.inflight_after ?? '–'}` +
       (s.status_in_flight != null ? `, daemon: ${s.status_in_flight}` : '')
@@ -61,7 +69,7 @@ const rows = scenarios.map((s) => {
   const cpu = (s.cpu_us_per_request != null ? fmt(s.cpu_us_per_request, 1) : '–') +
     (s.peer_cpu_us_per_request != null ? ` + ${fmt(s.peer_cpu_us_per_request, 1)}` : '');
   const tput = s.mode === 'idle' || s.mode === 'cancel' ? '–' : fmt(s.throughput_per_s);
-  return `| ${s.name} | ${tput} | ${s.p50_us != null ? fmt(s.p50_us) : '–'} | ${s.p99_us != null ? fmt(s.p99_us) : '–'} | ${s.errors} | ${rss} | ${cpu} | ${shape} |`;
+  return `| ${s.name} | ${tput} | ${s.p50_us != null ? fmt(s.p50_us) : '–'} | ${s.p99_us != null ? fmt(s.p99_us) : '–'} | ${errors} | ${rss} | ${cpu} | ${shape} |`;
 });
 const tgt = Object.entries(targets).map(([k, t]) =>
   `| ${k} | ${t.target} | ${t.value == null ? '–' : t.value} | ${t.met == null ? 'not measured' : t.met ? 'met' : 'missed'} |`);
