@@ -249,7 +249,6 @@ class app {
         fatal("second signal: exiting at once");
         std::_Exit(128 + sig);
       }
-      signal_ = sig;
       begin_shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
       wait_for_signal();
     });
@@ -315,7 +314,6 @@ class app {
   std::string session_prefix_;
   std::uint64_t session_counter_ = 0;
   std::atomic<bool> stopping_{false};
-  int signal_ = 0;
   int exit_code_ = exit_ok;
 };
 
