@@ -53,7 +53,6 @@ pool_impl::pool_impl(asio::any_io_executor ex, pool_options opts, transport_fact
                               {{std::string(n::label_state), std::string(n::state_backoff)}});
   m_queue_ = &reg.get_gauge(n::queue_depth.name, n::queue_depth.help);
   m_reconnects_ = &reg.get_counter(n::upstream_reconnects_total.name, n::upstream_reconnects_total.help);
-  m_timeouts_ = &reg.get_counter(n::timeouts_total.name, n::timeouts_total.help);
   m_late_ = &reg.get_counter(n::late_replies_dropped_total.name, n::late_replies_dropped_total.help);
 
   for (const auto& ep : opts_.endpoints) {
@@ -285,8 +284,8 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
     const bool was_queued = c->phase == call_phase::queued;
     abandon(c);
     if (deadline_passed) {
+      // stats only: exai_timeouts_total counts requests, once, in the gateway's session.
       timeouts_.fetch_add(1, std::memory_order_relaxed);
-      m_timeouts_->inc();
       EXAI_LOG(info, "pool", "call timed out", {"tool", c->tool}, {"request_id", c->id},
                {"session", ctx.session}, {"client_id", ctx.client_id}, {"queued", was_queued});
       co_return codecs::error(errc::timeout, was_queued

@@ -221,7 +221,6 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
   obs::gauge* m_backoff_;
   obs::gauge* m_queue_;
   obs::counter* m_reconnects_;
-  obs::counter* m_timeouts_;
   obs::counter* m_late_;
 
   friend class upstream_connection;
