@@ -2,6 +2,7 @@
 // reference and older daemons send, encoders for what we send, and the translation to and from
 // the canonical model. Accessors used here never throw (if_* everywhere).
 #include "codecs/op.hpp"
+#include "codecs/parse.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -116,12 +117,7 @@ json::object encode_wire_error(const wire_error& e) {
 // Numbers we write: integral values as integers (3, not 3E0); non-finite values are not JSON.
 void put_number(json::object& o, std::string_view key, std::optional<double> d) {
   if (!d || !std::isfinite(*d)) return;
-  constexpr double exact = 9007199254740992.0;  // 2^53
-  if (std::trunc(*d) == *d && std::fabs(*d) <= exact) {
-    o.emplace(key, static_cast<std::int64_t>(*d));
-  } else {
-    o.emplace(key, *d);
-  }
+  o.emplace(key, json_number(*d));
 }
 
 json::object with_op(std::string_view op, const std::optional<std::string>& request_id) {

@@ -80,4 +80,11 @@ std::string to_line(const json::value& v) {
   return json::serialize(copy);
 }
 
+boost::json::value json_number(double d) noexcept {
+  if (!std::isfinite(d)) return nullptr;
+  constexpr double exact = 9007199254740992.0;  // 2^53: larger integral doubles lose precision
+  if (std::trunc(d) == d && std::fabs(d) <= exact) return static_cast<std::int64_t>(d);
+  return d;
+}
+
 }  // namespace exai::codecs

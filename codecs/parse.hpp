@@ -21,4 +21,8 @@ result<boost::json::value> parse_json(std::string_view text, const parse_limits&
 // Compact serialisation (no newlines: safe as one stdio line).
 std::string to_line(const boost::json::value& v);
 
+// A number as we write it: integral values as integers (3, not 3E0, which strictly typed clients
+// such as serde's u64 reject); non-finite values as null (they are not JSON).
+boost::json::value json_number(double d) noexcept;
+
 }  // namespace exai::codecs

@@ -1,6 +1,8 @@
 // Encoding canonical results into JSON-RPC responses and op messages (gateway/reply.hpp).
 #include "gateway/reply.hpp"
 
+#include "codecs/parse.hpp"
+
 #include "codecs/jsonrpc.hpp"
 #include "codecs/op.hpp"
 
@@ -128,8 +130,8 @@ json::object mcp_progress(const json::value& token, double progress, std::option
                           std::string_view message) {
   json::object params;
   params.emplace("progressToken", token);
-  params.emplace("progress", progress);
-  if (total) params.emplace("total", *total);
+  params.emplace("progress", codecs::json_number(progress));
+  if (total) params.emplace("total", codecs::json_number(*total));
   if (!message.empty()) params.emplace("message", message);
   return codecs::jsonrpc::encode_notification("notifications/progress", std::move(params));
 }
@@ -138,8 +140,8 @@ json::object op_progress(const codecs::client_id* id, const codecs::progress_upd
   json::object o;
   o.emplace("op", "progress");
   if (id) o.emplace("request_id", id->value);
-  if (u.progress) o.emplace("progress", *u.progress);
-  if (u.total) o.emplace("total", *u.total);
+  if (u.progress) o.emplace("progress", codecs::json_number(*u.progress));
+  if (u.total) o.emplace("total", codecs::json_number(*u.total));
   o.emplace("message", u.message.empty() ? std::string_view("Tool execution in progress...")
                                          : std::string_view(u.message));
   return o;

@@ -459,6 +459,9 @@ BOOST_AUTO_TEST_CASE(progress_is_strictly_increasing_echoes_the_token_and_stops_
     BOOST_TEST(m.at("method").as_string() == "notifications/progress");
     BOOST_TEST(m.at("params").at("progressToken").as_string() == "tok-1");
     BOOST_TEST(m.at("params").at("total").to_number<double>() == 10.0);
+    // Whole numbers go out as integers ("progress":1, not 1E0): strictly typed clients need it.
+    BOOST_TEST(m.at("params").at("progress").is_int64());
+    BOOST_TEST(m.at("params").at("total").is_int64());
     values.push_back(m.at("params").at("progress").to_number<double>());
   }
   BOOST_TEST(values == (std::vector<double>{1, 2, 3}), boost::test_tools::per_element());

@@ -136,3 +136,17 @@ BOOST_AUTO_TEST_CASE(to_line_is_compact_and_single_line) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(json_number_writes_whole_values_as_integers) {
+  using exai::codecs::json_number;
+  BOOST_TEST(json_number(3.0).is_int64());
+  BOOST_TEST(json_number(3.0).as_int64() == 3);
+  BOOST_TEST(json_number(-250.0).as_int64() == -250);
+  BOOST_TEST(json_number(2.5).is_double());
+  BOOST_TEST(json_number(2.5).as_double() == 2.5);
+  BOOST_TEST(json_number(1e300).is_double());  // beyond 2^53: kept as a double
+  BOOST_TEST(json_number(std::numeric_limits<double>::infinity()).is_null());
+  BOOST_TEST(json_number(std::numeric_limits<double>::quiet_NaN()).is_null());
+  BOOST_TEST(exai::codecs::to_line(json_number(100.0)) == "100");
+}
+
