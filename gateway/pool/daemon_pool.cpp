@@ -31,6 +31,18 @@ bool coroutine_is_cancelled(const asio::cancellation_state& cs) {
   return cs.cancelled() != asio::cancellation_type::none;
 }
 
+// `outcome` of the per-call log record (issue 6): the session's values, plus "lost" for a
+// daemon connection that dropped under the call.
+std::string_view outcome_name(const codecs::result<codecs::tool_result>& r) {
+  if (r) return r->is_error ? "error" : "ok";
+  switch (r.error().code) {
+    case errc::timeout: return "timeout";
+    case errc::cancelled: return "cancelled";
+    case errc::upstream_lost: return "lost";
+    default: return "error";
+  }
+}
+
 std::mt19937_64 jitter_engine() {
   std::random_device rd;
   return std::mt19937_64((std::uint64_t(rd()) << 32) ^ rd());
@@ -215,6 +227,7 @@ void pool_impl::complete(const call_ptr& c, codecs::result<codecs::tool_result> 
   if (c->phase == call_phase::sent) count_in_flight(-1);
   if (c->phase == call_phase::queued) --queued_live_;
   if (!outcome && outcome.error().code == errc::upstream_lost) lost_.fetch_add(1, std::memory_order_relaxed);
+  if (c->conn) c->conn_name = c->conn->name();  // alive here; it may not be when the caller wakes
   c->phase = call_phase::done;
   c->outcome = std::move(outcome);
   c->wake.cancel();
@@ -265,35 +278,53 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
   c->deadline = std::min(ctx.deadline, now + budget);
   c->wake.expires_at(c->deadline);
   calls_.fetch_add(1, std::memory_order_relaxed);
+  // One debug record per call at its end (issue 6: per-request fields). Never the arguments.
+  auto log_call = [&](const codecs::result<codecs::tool_result>& r) {
+    EXAI_LOG(debug, "pool", "call", {"session", ctx.session}, {"client_id", ctx.client_id},
+             {"request_id", c->id}, {"tool", c->tool}, {"conn", c->conn_name},
+             {"latency_ms", std::chrono::duration<double, std::milli>(clock::now() - now).count()},
+             {"outcome", outcome_name(r)});
+  };
 
   if (submit(c) == submitted::rejected) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
     EXAI_LOG(warn, "pool", "call refused: queue full", {"tool", c->tool}, {"session", ctx.session},
              {"queue_limit", opts_.queue_limit});
-    codecs::error e(errc::over_capacity,
-                    "OVER_CAPACITY: every daemon connection is busy and the gateway's queue is full");
+    codecs::result<codecs::tool_result> e = codecs::error(
+        errc::over_capacity,
+        "OVER_CAPACITY: every daemon connection is busy and the gateway's queue is full");
+    log_call(e);
     co_return e;
   }
 
   for (;;) {
     auto [ec] = co_await c->wake.async_wait(use_nothrow);
-    if (c->outcome) co_return std::move(*c->outcome);
+    if (c->outcome) {
+      log_call(*c->outcome);
+      co_return std::move(*c->outcome);
+    }
     const bool deadline_passed = !ec || clock::now() >= c->deadline;
     const bool cancelled = coroutine_is_cancelled(co_await asio::this_coro::cancellation_state);
     if (!deadline_passed && !cancelled) continue;  // woken without an outcome: wait on
     const bool was_queued = c->phase == call_phase::queued;
+    if (c->phase == call_phase::sent && c->conn) c->conn_name = c->conn->name();
     abandon(c);
     if (deadline_passed) {
       // stats only: exai_timeouts_total counts requests, once, in the gateway's session.
       timeouts_.fetch_add(1, std::memory_order_relaxed);
       EXAI_LOG(info, "pool", "call timed out", {"tool", c->tool}, {"request_id", c->id},
                {"session", ctx.session}, {"client_id", ctx.client_id}, {"queued", was_queued});
-      co_return codecs::error(errc::timeout, was_queued
-                                                 ? "the call's deadline passed while it waited for a daemon connection"
-                                                 : "the call's deadline passed before the daemon answered");
+      codecs::result<codecs::tool_result> r = codecs::error(
+          errc::timeout, was_queued
+                             ? "the call's deadline passed while it waited for a daemon connection"
+                             : "the call's deadline passed before the daemon answered");
+      log_call(r);
+      co_return r;
     }
     cancelled_.fetch_add(1, std::memory_order_relaxed);
-    co_return codecs::error(errc::cancelled, "the call was cancelled");
+    codecs::result<codecs::tool_result> r = codecs::error(errc::cancelled, "the call was cancelled");
+    log_call(r);
+    co_return r;
   }
 }
 

@@ -47,6 +47,7 @@ struct call_state {
   call_phase phase = call_phase::queued;
   std::optional<codecs::result<codecs::tool_result>> outcome;
   upstream_connection* conn = nullptr;
+  std::string conn_name;          // the connection that answered or held it, for the call's log
 };
 using call_ptr = std::shared_ptr<call_state>;
 

@@ -4,6 +4,7 @@
 #define BOOST_TEST_MODULE pool_component
 #include "gateway/pool/daemon_pool.hpp"
 #include "gateway/pool/ids.hpp"
+#include "observability/log.hpp"
 #include "tests/component/pool/memory_daemon.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,8 +13,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <map>
 #include <set>
 
 using namespace exai::pool;
@@ -410,7 +413,106 @@ asio::awaitable<void> shutdown_body() {
   BOOST_TEST(!pool.ready());
 }
 
+// ---- per-call log records (issue 6) ---------------------------------------------------------
+
+// The debug "call" records the pool wrote, by upstream request_id.
+std::map<std::string, json::object> call_records(const exai::obs::capture& cap) {
+  std::map<std::string, json::object> out;
+  for (const auto& line : cap.lines()) {
+    auto v = json::parse(line).as_object();
+    if (v.at("channel").as_string() != "pool" || v.at("msg").as_string() != "call") continue;
+    out[std::string(v.at("request_id").as_string())] = v;
+  }
+  return out;
+}
+
+// A call as the gateway's session makes it: with the session and client id for the logs, and an
+// argument that must never reach a log record.
+asio::awaitable<void> call_with_ids(daemon_pool* pool, std::string client, std::string tool, ms budget,
+                                    std::optional<call_result>* out) {
+  exai::routes::call_context ctx;
+  ctx.deadline = steady::now() + budget;
+  ctx.session = "gw-log-test";
+  ctx.client_id = std::move(client);
+  json::object args;
+  args["text"] = "do-not-log";
+  *out = co_await pool->async_call_tool(std::move(tool), std::move(args), std::move(ctx));
+}
+
+asio::awaitable<void> call_log_body() {
+  auto ex = co_await asio::this_coro::executor;
+  memory_daemon d(ex);
+  daemon_pool pool(ex, opts(1), d.factory());
+  pool.start();
+  auto s = co_await d.accept_ready(8);
+  BOOST_TEST_REQUIRE(s.has_value());
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
+
+  exai::obs::capture cap;
+  std::optional<call_result> ok, failed, late, lost;
+  auto call_as = [&](std::string client, std::string tool, ms budget, std::optional<call_result>& out) {
+    asio::co_spawn(ex, call_with_ids(&pool, std::move(client), std::move(tool), budget, &out),
+                   asio::detached);
+  };
+  call_as("ji:1", "echo", ms(5000), ok);
+  call_as("js:two", "fails", ms(5000), failed);
+  call_as("oi:3", "slow", ms(100), late);
+  std::map<std::string, std::string> id_of;  // tool -> upstream request_id
+  for (int i = 0; i < 3; ++i) {
+    auto m = co_await memory_daemon::recv(s->link);
+    BOOST_TEST_REQUIRE(m.has_value());
+    id_of[std::string(m->at("name").as_string())] = std::string(m->at("request_id").as_string());
+  }
+  memory_daemon::send(s->link, result_for(json::value(id_of["echo"]), "fine"));
+  json::object bad{{"op", "call_tool_res"}, {"is_error", true},
+                   {"outputs", json::array{json::object{{"type", "text"}, {"text", "no"}}}}};
+  bad["request_id"] = id_of["fails"];
+  memory_daemon::send(s->link, bad);
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return ok && failed && late; }, ms(2000)));
+  call_as("ji:4", "echo", ms(5000), lost);
+  std::optional<json::object> m;
+  for (int i = 0; i < 3; ++i) {  // skip the cancel sent for "slow"
+    m = co_await memory_daemon::recv(s->link);
+    BOOST_TEST_REQUIRE(m.has_value());
+    if (m->at("op").as_string() == "call_tool") break;
+  }
+  BOOST_TEST_REQUIRE(m->at("op").as_string() == "call_tool");
+  id_of["lost"] = std::string(m->at("request_id").as_string());
+  s->link->close();
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return lost.has_value(); }, ms(2000)));
+
+  auto records = call_records(cap);
+  struct expect { std::string id, client, tool, outcome; };
+  for (const auto& e : {expect{id_of["echo"], "ji:1", "echo", "ok"},
+                        expect{id_of["fails"], "js:two", "fails", "error"},
+                        expect{id_of["slow"], "oi:3", "slow", "timeout"},
+                        expect{id_of["lost"], "ji:4", "echo", "lost"}}) {
+    BOOST_TEST_CONTEXT("call " << e.tool << " expecting " << e.outcome) {
+      BOOST_TEST(is_uuid_v4(e.id), e.id);
+      BOOST_TEST_REQUIRE(records.count(e.id) == 1u);
+      const auto& r = records[e.id];
+      BOOST_TEST(r.at("level").as_string() == "debug");
+      BOOST_TEST(r.at("session").as_string() == "gw-log-test");
+      BOOST_TEST(r.at("client_id") == json::value(e.client));
+      BOOST_TEST(r.at("tool") == json::value(e.tool));
+      BOOST_TEST(r.at("outcome") == json::value(e.outcome));
+      BOOST_TEST(r.at("conn").as_string() == "ep0/c0");
+      BOOST_TEST(r.at("latency_ms").is_number());
+      BOOST_TEST(r.at("latency_ms").to_number<double>() >= 0.0);
+    }
+  }
+  for (const auto& line : cap.lines()) BOOST_TEST(line.find("do-not-log") == std::string::npos, line);
+  co_await pool.async_stop();
+}
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(each_call_leaves_a_debug_record_with_its_request_fields) {
+  const auto before = exai::obs::enabled(exai::obs::level::debug);
+  exai::obs::set_level(exai::obs::level::debug);
+  run(call_log_body);
+  if (!before) exai::obs::set_level(exai::obs::level::info);
+}
 
 BOOST_AUTO_TEST_CASE(hello_carries_token_unique_session_ids_and_capabilities) { run(hello_body); }
 BOOST_AUTO_TEST_CASE(rejected_garbled_or_silent_hello_reconnects) { run(rejected_hello_body); }
