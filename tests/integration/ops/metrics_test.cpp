@@ -198,4 +198,5 @@ BOOST_AUTO_TEST_CASE(every_metric_is_exported_and_moves_with_traffic_through_a_d
   BOOST_TEST_REQUIRE(rc.has_value());
   BOOST_TEST(*rc == 0);
   std::remove(cfg.c_str());
+  std::remove(ready.c_str());
 }
