@@ -38,6 +38,10 @@ using clock = routes::clock;
 // honours cancellation promptly; this only bounds a misbehaving one).
 constexpr std::chrono::milliseconds cancel_unwind_limit{2000};
 
+// One write of the session's writer takes at most this much of its queue.
+constexpr std::size_t max_batch_messages = 64;
+constexpr std::size_t max_batch_bytes = 256 * 1024;
+
 // Why an in-flight request was cancelled; decides what, if anything, the client is sent.
 enum class cancel_reason : std::uint8_t {
   none,
@@ -580,6 +584,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
 
   static asio::awaitable<void> writer_loop(std::shared_ptr<impl> self) {
     auto& s = *self;
+    std::vector<std::string> batch;
     try {
       for (;;) {
         while (s.queue.empty() && !s.close_requested) {
@@ -589,18 +594,31 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
           s.writer_waiting = false;
         }
         if (s.queue.empty()) break;  // close requested and everything written
-        std::string msg = std::move(s.queue.front());
-        s.queue.pop_front();
+        // Everything queued goes out as one batch (one send on WebSocket; issue 7), bounded so
+        // a huge backlog still yields to the rest of the executor between sends.
+        batch.clear();
+        std::size_t batch_bytes = 0;
+        while (!s.queue.empty() && batch.size() < max_batch_messages &&
+               (batch.empty() || batch_bytes + s.queue.front().size() <= max_batch_bytes)) {
+          batch_bytes += s.queue.front().size();
+          batch.push_back(std::move(s.queue.front()));
+          s.queue.pop_front();
+        }
         if (s.reader_waiting) s.reader_wake.cancel();
-        auto ec = co_await s.transport->async_write_message(msg);
+        boost::system::error_code ec;
+        if (batch.size() == 1) {
+          ec = co_await s.transport->async_write_message(batch.front());
+        } else {
+          ec = co_await s.transport->async_write_messages(batch);
+        }
         if (ec) {
           EXAI_LOG(debug, "session", "write failed", {"session", s.opts.id},
                    {"error", ec.message()});
           break;
         }
-        ++s.stats.messages_out;
-        s.stats.bytes_out += msg.size();
-        metrics::bytes_out().inc(msg.size());
+        s.stats.messages_out += batch.size();
+        s.stats.bytes_out += batch_bytes;
+        metrics::bytes_out().inc(batch_bytes);
       }
     } catch (const std::exception& ex) {
       EXAI_LOG(warn, "session", "writer stopped", {"session", s.opts.id}, {"error", ex.what()});

@@ -7,6 +7,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,13 @@ class message_transport {
   // must stay valid until it completes.
   virtual boost::asio::awaitable<boost::system::error_code> async_write_message(
       std::string_view message) = 0;
+
+  // Writes several whole messages, in order, as few sends as the transport can (WebSocket: one
+  // syscall for the lot; issue 7: a syscall per frame was the gateway's largest cost). Same rules
+  // as async_write_message; on an error the stream is finished and later messages may be lost.
+  // The default writes them one by one (gateway/ws_transport.cpp defines it).
+  virtual boost::asio::awaitable<boost::system::error_code> async_write_messages(
+      std::span<const std::string> messages);
 
   // Ends the connection once the writer is done: a close frame for WebSocket (the pending read
   // then completes with an error), stops reading for stdio. Called by the writer only.

@@ -3,6 +3,7 @@
 #include "gateway/ws_transport.hpp"
 
 #include "codecs/error.hpp"
+#include "gateway/pool/cork_stream.hpp"
 #include "observability/log.hpp"
 #include "routes/auth.hpp"
 
@@ -56,6 +57,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Frames to one client go out through a corking layer: a batch of replies is one send.
+using ws_stream = websocket::stream<pool::cork_stream<beast::tcp_stream>>;
+
 // Counts open upgraded connections (shared by the listener and its transports).
 struct connection_count {
   std::atomic<std::size_t> open{0};
@@ -63,7 +67,7 @@ struct connection_count {
 
 class ws_transport final : public message_transport {
  public:
-  ws_transport(websocket::stream<beast::tcp_stream> ws, std::shared_ptr<connection_count> count)
+  ws_transport(ws_stream ws, std::shared_ptr<connection_count> count)
       : ws_(std::move(ws)), count_(std::move(count)) {}
   ~ws_transport() override { count_->open.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -84,6 +88,26 @@ class ws_transport final : public message_transport {
     co_return ec;
   }
 
+  // All but the last message are corked (copied into the layer, no syscall); the last one is
+  // written uncorked and carries them all in one gather write. Beast's own frames (a pong) made
+  // meanwhile join the batch in order.
+  asio::awaitable<error_code> async_write_messages(std::span<const std::string> messages) override {
+    if (messages.empty()) co_return error_code();
+    auto& layer = ws_.next_layer();
+    struct uncork_on_exit {
+      pool::cork_stream<beast::tcp_stream>& l;
+      ~uncork_on_exit() { l.uncork(); }
+    } guard{layer};
+    layer.cork();
+    for (std::size_t i = 0; i + 1 < messages.size(); ++i) {
+      auto [ec, n] = co_await ws_.async_write(asio::buffer(messages[i]), tuple_awaitable);
+      if (ec) co_return ec;
+    }
+    layer.uncork();
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(messages.back()), tuple_awaitable);
+    co_return ec;
+  }
+
   asio::awaitable<void> async_close(close_code code) override {
     if (!ws_.is_open()) co_return;
     websocket::close_reason reason(static_cast<std::uint16_t>(code));
@@ -94,12 +118,22 @@ class ws_transport final : public message_transport {
   std::string_view kind() const noexcept override { return "ws"; }
 
  private:
-  websocket::stream<beast::tcp_stream> ws_;
+  ws_stream ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<connection_count> count_;
 };
 
 }  // namespace
+
+// message_transport's default (transport.hpp): one write per message, for transports that have
+// nothing better (stdio, memory).
+asio::awaitable<error_code> message_transport::async_write_messages(
+    std::span<const std::string> messages) {
+  for (const auto& m : messages) {
+    if (auto ec = co_await async_write_message(m)) co_return ec;
+  }
+  co_return error_code();
+}
 
 bool offers_subprotocol(std::string_view header, std::string_view name) {
   while (!header.empty()) {
@@ -256,7 +290,7 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
     }
 
     stream.expires_never();  // the websocket's own timeouts take over
-    websocket::stream<beast::tcp_stream> ws(std::move(stream));
+    ws_stream ws(std::move(stream));
     websocket::stream_base::timeout t;
     t.handshake_timeout = limits.handshake_timeout;
     t.idle_timeout = limits.idle_timeout;

@@ -13,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <vector>
 
 namespace exai::pool::detail {
 
@@ -204,6 +205,11 @@ asio::awaitable<void> upstream_connection::async_reader() {
 }
 
 asio::awaitable<void> upstream_connection::async_writer() {
+  // Every session's calls share this connection: whatever queued up while the last write was
+  // out goes in the next one, as a single send (issue 7). Bounded so a backlog still yields.
+  constexpr std::size_t max_batch_frames = 128;
+  constexpr std::size_t max_batch_bytes = 256 * 1024;
+  std::vector<std::string> batch;
   for (;;) {
     while (outq_.empty()) {
       if (closing_) co_return;
@@ -212,9 +218,21 @@ asio::awaitable<void> upstream_connection::async_writer() {
       if (coroutine_cancelled(co_await asio::this_coro::cancellation_state)) co_return;
     }
     if (closing_) co_return;
-    std::string frame = std::move(outq_.front());
-    outq_.pop_front();
-    if (auto ec = co_await transport_->async_write(frame)) co_return;
+    batch.clear();
+    std::size_t bytes = 0;
+    while (!outq_.empty() && batch.size() < max_batch_frames &&
+           (batch.empty() || bytes + outq_.front().size() <= max_batch_bytes)) {
+      bytes += outq_.front().size();
+      batch.push_back(std::move(outq_.front()));
+      outq_.pop_front();
+    }
+    boost::system::error_code ec;
+    if (batch.size() == 1) {
+      ec = co_await transport_->async_write(batch.front());
+    } else {
+      ec = co_await transport_->async_write_batch(batch);
+    }
+    if (ec) co_return;
   }
 }
 

@@ -2,6 +2,8 @@
 // websocket coroutine operations (toolchain-and-peers.md: ~25 s per such TU at -O0).
 #include "gateway/pool/ws_transport.hpp"
 
+#include "gateway/pool/cork_stream.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -75,6 +77,26 @@ class beast_transport final : public ws_transport {
     co_return ec;
   }
 
+  // All but the last frame are corked (masked and copied, no syscall); the last one is written
+  // uncorked and takes them all in one gather write, with any pong Beast made meanwhile in order.
+  asio::awaitable<boost::system::error_code> async_write_batch(
+      std::span<const std::string> texts) override {
+    if (texts.empty()) co_return boost::system::error_code{};
+    auto& layer = ws_.next_layer();
+    struct uncork_on_exit {
+      cork_stream<beast::tcp_stream>& l;
+      ~uncork_on_exit() { l.uncork(); }
+    } guard{layer};
+    layer.cork();
+    for (std::size_t i = 0; i + 1 < texts.size(); ++i) {
+      auto [ec, n] = co_await ws_.async_write(asio::buffer(texts[i]), use_nothrow);
+      if (ec) co_return ec;
+    }
+    layer.uncork();
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(texts.back()), use_nothrow);
+    co_return ec;
+  }
+
   void close() noexcept override {
     boost::system::error_code ignored;
     resolver_.cancel();
@@ -85,13 +107,21 @@ class beast_transport final : public ws_transport {
   std::optional<std::uint16_t> close_code() const noexcept override { return close_code_; }
 
  private:
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<cork_stream<beast::tcp_stream>> ws_;
   tcp::resolver resolver_;
   beast::flat_buffer buffer_;
   std::optional<std::uint16_t> close_code_;
 };
 
 }  // namespace
+
+asio::awaitable<boost::system::error_code> ws_transport::async_write_batch(
+    std::span<const std::string> texts) {
+  for (const auto& t : texts) {
+    if (auto ec = co_await async_write(t)) co_return ec;
+  }
+  co_return boost::system::error_code{};
+}
 
 std::unique_ptr<ws_transport> make_beast_transport(asio::any_io_executor ex) {
   return std::make_unique<beast_transport>(std::move(ex));

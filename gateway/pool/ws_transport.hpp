@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace exai::pool {
@@ -43,6 +44,12 @@ class ws_transport {
 
   // Writes one text message; `text` must stay alive until the operation completes.
   virtual boost::asio::awaitable<boost::system::error_code> async_write(const std::string& text) = 0;
+
+  // Writes several text messages in order, as one send where the transport can (issue 7: a
+  // syscall per frame was the gateway's largest cost); the texts must stay alive until it
+  // completes. An error ends the connection. The default writes them one by one.
+  virtual boost::asio::awaitable<boost::system::error_code> async_write_batch(
+      std::span<const std::string> texts);
 
   // Abrupt close: pending operations complete with errors. Idempotent.
   virtual void close() noexcept = 0;
