@@ -322,7 +322,13 @@ class app {
 int run_gateway(const gateway_config& config) {
   // A client that goes away mid-write must be an EPIPE for the session, not a dead process.
   std::signal(SIGPIPE, SIG_IGN);
-  obs::init(config.log);
+  try {
+    obs::init(config.log);
+  } catch (const std::exception& e) {
+    // An unwritable --log-file is a startup failure with a message, not an abort.
+    std::fprintf(stderr, "exai-gateway: %s\n", e.what());
+    return exit_startup_failure;
+  }
   // Deliberately never destroyed: the process exits right after, and tearing down an io_context
   // whose leftover coroutine frames (after a grace period ran out) still point into the backend
   // would only add ways to crash on the way out.

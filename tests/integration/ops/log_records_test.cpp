@@ -149,6 +149,18 @@ BOOST_AUTO_TEST_CASE(stdio_with_a_log_file_keeps_stdout_for_mcp_and_rotates_the_
   BOOST_TEST(gw.stderr_text().find("\"msg\":\"request\"") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(an_unwritable_log_file_is_a_startup_failure_naming_it) {
+  temp_dir dir;
+  const fs::path log = dir.path / "no-such-dir" / "gw.log";
+  auto gw = child_process::start({program("EXAI_GATEWAY_BIN"), "--stdio", "--log-file", log.string()},
+                                 {}, true);
+  auto rc = gw.wait_exit(ms(10000));
+  BOOST_TEST_REQUIRE(rc.has_value());
+  BOOST_TEST(*rc == 1);  // exit_startup_failure, not an abort (134)
+  BOOST_TEST(gw.stderr_text().find(log.string()) != std::string::npos, gw.stderr_text());
+  BOOST_TEST(!gw.read_stdout_line(ms(100)).has_value());  // stdout stays clean
+}
+
 BOOST_AUTO_TEST_CASE(a_calls_records_carry_session_client_request_id_tool_latency_outcome) {
   temp_dir dir;
   const std::string token = "tok-never-logged-5e1f";
