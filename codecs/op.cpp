@@ -612,4 +612,14 @@ call_tool_res to_call_tool_res(const tool_result& r, std::optional<std::string> 
   return res;
 }
 
+bool valid_session_id(std::string_view id) noexcept {
+  if (id.size() < 3 || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace exai::codecs::op

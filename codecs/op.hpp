@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace exai::codecs::op {
@@ -99,6 +100,10 @@ using server_message = std::variant<hello_ack, list_tools_res, progress, stream_
 // unknown op). `_EXAI-WS`-style name suffixes are NOT stripped here (that is daemon policy).
 result<client_message> decode_client(const boost::json::value& v);
 result<server_message> decode_server(const boost::json::value& v);
+
+// A hello session_id the reference daemon accepts: ^[A-Za-z0-9_-]{3,64}$ (section 2); it drops the
+// connection without a reply for anything else.
+bool valid_session_id(std::string_view id) noexcept;
 
 // The request_id of any op object, if it has a string one (for error replies to bad messages).
 std::optional<std::string> peek_request_id(const boost::json::value& v) noexcept;

@@ -3,6 +3,7 @@
 #include "daemon/session.hpp"
 
 #include "codecs/parse.hpp"
+#include "codecs/token.hpp"
 #include "daemon/tool_host.hpp"
 
 namespace exai::daemon {
@@ -10,27 +11,6 @@ namespace exai::daemon {
 namespace json = boost::json;
 namespace op = codecs::op;
 using codecs::errc;
-
-bool token_matches(std::string_view expected, std::string_view given) noexcept {
-  // Every byte of the expected token is looked at whatever `given` holds; a length difference
-  // is folded into the same accumulator instead of returning early.
-  unsigned diff = expected.size() == given.size() ? 0u : 1u;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0u;
-    diff |= static_cast<unsigned char>(expected[i]) ^ g;
-  }
-  return diff == 0;
-}
-
-bool valid_session_id(std::string_view id) noexcept {
-  if (id.size() < 3 || id.size() > 64) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 json::object call_error(const json::value& request_id, errc code, std::string message) {
   op::call_tool_res r;
@@ -88,12 +68,12 @@ handshake_step session::on_first_message(std::string_view text) {
   }
   auto& h = std::get<op::hello>(*m);
   // The token is checked before anything else so an unauthenticated peer learns nothing more.
-  if (!settings_.token.empty() && !token_matches(settings_.token, h.token)) {
+  if (!settings_.token.empty() && !codecs::constant_time_equal(settings_.token, h.token)) {
     phase_ = phase::closed;
     return refuse("unauthorized", close_code::unauthorized, "unauthorized");
   }
   // The reference daemon drops the socket silently here; we say why (issue 3).
-  if (h.session_id && !valid_session_id(*h.session_id)) {
+  if (h.session_id && !op::valid_session_id(*h.session_id)) {
     phase_ = phase::closed;
     return refuse("invalid_session_id", close_code::missing_hello, "invalid session_id");
   }

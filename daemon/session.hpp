@@ -40,12 +40,6 @@ struct session_settings {
   std::string server_name = "exai-daemon";
 };
 
-// Constant-time token comparison: the time taken depends on the configured token's length only.
-bool token_matches(std::string_view expected, std::string_view given) noexcept;
-
-// ^[A-Za-z0-9_-]{3,64}$ (section 2).
-bool valid_session_id(std::string_view id) noexcept;
-
 // What the connection does next with one inbound message after the handshake.
 namespace req {
 // Already answered: an error reply for a malformed, unknown or refused message.

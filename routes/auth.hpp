@@ -1,12 +1,11 @@
-// Token comparison for client authentication (design.md: tokens compared in constant time, never
-// logged). Shared by the op hello route and the WebSocket upgrade check.
+// Token comparison for client authentication: the one constant-time compare lives in codecs
+// (codecs/token.hpp), shared with exai-daemon; routes and the WebSocket upgrade check use it here.
 #pragma once
 
-#include <string_view>
+#include "codecs/token.hpp"
 
 namespace exai::routes {
 
-// True when a == b; the time taken depends only on the lengths, not on where they differ.
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+using codecs::constant_time_equal;
 
 }  // namespace exai::routes

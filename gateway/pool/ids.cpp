@@ -59,14 +59,4 @@ bool is_uuid_v4(std::string_view s) noexcept {
   return s[14] == '4' && (s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
 }
 
-bool is_valid_session_id(std::string_view s) noexcept {
-  if (s.size() < 3 || s.size() > 64) return false;
-  for (char c : s) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 }  // namespace exai::pool

@@ -26,6 +26,5 @@ class id_source {
 };
 
 bool is_uuid_v4(std::string_view s) noexcept;
-bool is_valid_session_id(std::string_view s) noexcept;  // ^[A-Za-z0-9_-]{3,64}$
 
 }  // namespace exai::pool

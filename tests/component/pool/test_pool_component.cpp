@@ -2,6 +2,7 @@
 // daemon message by message, so handshake fields, ids, loss, abandonment and retries are checked
 // exactly, with no sockets.
 #define BOOST_TEST_MODULE pool_component
+#include "codecs/op.hpp"
 #include "gateway/pool/daemon_pool.hpp"
 #include "gateway/pool/ids.hpp"
 #include "observability/log.hpp"
@@ -112,7 +113,7 @@ asio::awaitable<void> hello_body() {
     BOOST_TEST(h.at("op").as_string() == "hello");
     BOOST_TEST(h.at("token").as_string() == "tok-123");
     const std::string sid(h.at("session_id").as_string());
-    BOOST_TEST(is_valid_session_id(sid), sid);
+    BOOST_TEST(exai::codecs::op::valid_session_id(sid), sid);
     sessions.insert(sid);
     const auto& caps = h.at("capabilities").as_object();
     BOOST_TEST(caps.at("multiplex").as_bool());

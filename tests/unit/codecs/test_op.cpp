@@ -2,6 +2,7 @@
 // message, the canonical mapping (model.hpp) and the result translation both ways.
 #include "codecs/jsonrpc.hpp"
 #include "codecs/op.hpp"
+#include "codecs/token.hpp"
 #include "describe.hpp"
 
 #include <boost/json/parse.hpp>
@@ -316,3 +317,26 @@ BOOST_AUTO_TEST_CASE(peek_request_id) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(session_id_rule_of_section_2) {
+  using exai::codecs::op::valid_session_id;
+  BOOST_TEST(valid_session_id("gw-3f9c2a1b"));
+  BOOST_TEST(valid_session_id("a_-"));
+  BOOST_TEST(valid_session_id(std::string(64, 'x')));
+  BOOST_TEST(!valid_session_id("ab"));
+  BOOST_TEST(!valid_session_id(std::string(65, 'x')));
+  BOOST_TEST(!valid_session_id("gw.1"));
+  BOOST_TEST(!valid_session_id("gw 1"));
+  BOOST_TEST(!valid_session_id(""));
+}
+
+BOOST_AUTO_TEST_CASE(token_compare_is_exact) {
+  using exai::codecs::constant_time_equal;
+  BOOST_TEST(constant_time_equal("secret", "secret"));
+  BOOST_TEST(!constant_time_equal("secret", "secreT"));
+  BOOST_TEST(!constant_time_equal("secret", "secret1"));
+  BOOST_TEST(!constant_time_equal("secret", "secre"));
+  BOOST_TEST(!constant_time_equal("secret", ""));
+  BOOST_TEST(!constant_time_equal("", "x"));
+  BOOST_TEST(constant_time_equal("", ""));
+}

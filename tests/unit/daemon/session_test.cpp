@@ -148,25 +148,6 @@ BOOST_AUTO_TEST_CASE(hello_timeout_closes_4002_only_while_waiting) {
   BOOST_TEST(!later.on_hello_timeout().close);
 }
 
-BOOST_AUTO_TEST_CASE(token_compare) {
-  BOOST_TEST(token_matches("abc", "abc"));
-  BOOST_TEST(!token_matches("abc", "abd"));
-  BOOST_TEST(!token_matches("abc", "ab"));
-  BOOST_TEST(!token_matches("abc", "abcd"));
-  BOOST_TEST(!token_matches("abc", ""));
-  BOOST_TEST(token_matches("", ""));
-  BOOST_TEST(!token_matches("", "x"));
-}
-
-BOOST_AUTO_TEST_CASE(session_id_rule) {
-  BOOST_TEST(valid_session_id("gw-3f9c2a1b"));
-  BOOST_TEST(valid_session_id("a_b"));
-  BOOST_TEST(!valid_session_id("ab"));
-  BOOST_TEST(valid_session_id(std::string(64, 'x')));
-  BOOST_TEST(!valid_session_id(std::string(65, 'x')));
-  BOOST_TEST(!valid_session_id("a.b.c"));
-}
-
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(session_messages)
