@@ -6,6 +6,7 @@
 #include "codecs/jsonrpc.hpp"
 #include "codecs/op.hpp"
 #include "gateway/gateway_metrics.hpp"
+#include "gateway/memory_trim.hpp"
 #include "gateway/reply.hpp"
 #include "observability/log.hpp"
 
@@ -334,6 +335,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     e.done = true;
     if (auto it = table.find(e.key); it != table.end() && it->second.get() == &e) table.erase(it);
     metrics::inflight().add(-1);
+    trim_after_burst(metrics::inflight().value());
 
     // Outcome, for metrics and the request log.
     std::string_view outcome = "ok";
