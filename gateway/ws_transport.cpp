@@ -57,8 +57,11 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Frames to one client go out through a corking layer: a batch of replies is one send.
-using ws_stream = websocket::stream<pool::cork_stream<beast::tcp_stream>>;
+// Frames to one client go out through a corking layer: a batch of replies is one send. Straight
+// on the socket, not beast::tcp_stream: after the upgrade the websocket's own timer does the
+// timeouts, and tcp_stream's per-operation bookkeeping was a cost on every read and write.
+using ws_layer = pool::cork_stream<tcp::socket>;
+using ws_stream = websocket::stream<ws_layer>;
 
 // Counts open upgraded connections (shared by the listener and its transports).
 struct connection_count {
@@ -95,7 +98,7 @@ class ws_transport final : public message_transport {
     if (messages.empty()) co_return error_code();
     auto& layer = ws_.next_layer();
     struct uncork_on_exit {
-      pool::cork_stream<beast::tcp_stream>& l;
+      ws_layer& l;
       ~uncork_on_exit() { l.uncork(); }
     } guard{layer};
     layer.cork();
@@ -290,7 +293,7 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
     }
 
     stream.expires_never();  // the websocket's own timeouts take over
-    ws_stream ws(std::move(stream));
+    ws_stream ws(std::move(stream.socket()));
     websocket::stream_base::timeout t;
     t.handshake_timeout = limits.handshake_timeout;
     t.idle_timeout = limits.idle_timeout;
