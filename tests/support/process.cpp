@@ -1,6 +1,8 @@
 // Child processes for integration tests (posix_spawn; stderr to a temp file; optional pipes).
 #include "tests/support/process.hpp"
 
+#include "tests/support/files.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <fcntl.h>
@@ -31,12 +33,6 @@ int decode_status(int st) {
   return -1;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 

@@ -17,36 +17,15 @@
 #include <vector>
 
 #include "observability/log.hpp"
+#include "tests/support/files.hpp"
 
 namespace fs = std::filesystem;
 namespace obs = exai::obs;
+using exai::test::read_file;
+using exai::test::temp_dir;
 
 namespace {
 
-// A fresh directory under /tmp, removed again when the test ends.
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& stem) {
-    static int n = 0;
-    path = fs::temp_directory_path() /
-           ("exai-obs-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  operator const fs::path&() const { return path; }
-  fs::path operator/(const char* name) const { return path / name; }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -96,8 +75,8 @@ BOOST_AUTO_TEST_CASE(records_before_init_go_to_stderr_only) {
   EXAI_LOG(info, "gateway", "before init", {"k", 1});
   EXAI_LOG(debug, "gateway", "below the default level");
   io.restore();
-  BOOST_TEST(slurp(io.out_path).empty());
-  auto err = lines_of(slurp(io.err_path));
+  BOOST_TEST(read_file(io.out_path).empty());
+  auto err = lines_of(read_file(io.err_path));
   BOOST_REQUIRE_EQUAL(err.size(), 1u);
   BOOST_TEST(err[0].ends_with(" INFO  gateway: before init k=1"));
 }
@@ -113,8 +92,8 @@ BOOST_AUTO_TEST_CASE(json_lines_on_stderr_after_init) {
   EXAI_LOG(trace, "pool", "below debug");
   obs::init(obs::log_options{});
   io.restore();
-  BOOST_TEST(slurp(io.out_path).empty());
-  std::string err = slurp(io.err_path);
+  BOOST_TEST(read_file(io.out_path).empty());
+  std::string err = read_file(io.err_path);
   BOOST_TEST(err.find("t0p") == std::string::npos);
   auto lines = lines_of(err);
   BOOST_REQUIRE_EQUAL(lines.size(), 1u);
@@ -140,8 +119,8 @@ BOOST_AUTO_TEST_CASE(file_sink_rotates_by_size_and_keeps_n_files) {
   EXAI_LOG(info, "gateway", "after detaching the file");
   io.restore();
 
-  BOOST_TEST(slurp(io.out_path).empty());
-  BOOST_TEST(lines_of(slurp(io.err_path)).size() == std::size_t(records + 1));
+  BOOST_TEST(read_file(io.out_path).empty());
+  BOOST_TEST(lines_of(read_file(io.err_path)).size() == std::size_t(records + 1));
 
   std::vector<fs::path> rotated;
   bool active_seen = false;
@@ -156,7 +135,7 @@ BOOST_AUTO_TEST_CASE(file_sink_rotates_by_size_and_keeps_n_files) {
   // Every kept file is within the size limit (plus at most one record) and holds whole JSON
   // records; the newest records are in the active file, the detached sink saw nothing after.
   int last_i = -1;
-  std::string active = slurp(dir / "gateway.log");
+  std::string active = read_file(dir / "gateway.log");
   BOOST_TEST(active.find("after detaching") == std::string::npos);
   for (const auto& p : rotated) BOOST_TEST(fs::file_size(p) <= 2000u + 200u);
   for (const auto& l : lines_of(active)) {
@@ -177,5 +156,5 @@ BOOST_AUTO_TEST_CASE(unwritable_log_file_fails_init_clearly) {
   redirect_stdio io(dir);
   EXAI_LOG(warn, "gateway", "still logging");
   io.restore();
-  BOOST_TEST(slurp(io.err_path).find("still logging") != std::string::npos);
+  BOOST_TEST(read_file(io.err_path).find("still logging") != std::string::npos);
 }

@@ -7,6 +7,7 @@
 #include "gateway/pool/ids.hpp"
 #include "observability/log.hpp"
 #include "tests/component/pool/memory_daemon.hpp"
+#include "tests/support/coro.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,6 +26,8 @@ using namespace exai::pool::ctest;
 using exai::codecs::errc;
 using call_result = exai::codecs::result<exai::codecs::tool_result>;
 using steady = std::chrono::steady_clock;
+using exai::test::sleep_for;
+using exai::test::wait_until;
 
 namespace {
 
@@ -42,6 +45,15 @@ pool_options opts(std::size_t connections) {
   return o;
 }
 
+// One daemon handshake granting max_inflight, then the pool ready; a test failure otherwise.
+asio::awaitable<std::optional<memory_daemon::session>> accept_until_ready(
+    memory_daemon& d, daemon_pool& pool, std::uint32_t max_inflight) {
+  auto s = co_await d.accept_ready(max_inflight);
+  BOOST_TEST_REQUIRE(s.has_value());
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
+  co_return s;
+}
+
 void run(asio::awaitable<void> (*body)(), int limit_s = 20) {
   asio::io_context io(1);
   bool done = false;
@@ -57,19 +69,6 @@ void run(asio::awaitable<void> (*body)(), int limit_s = 20) {
   if (failure) std::rethrow_exception(failure);
 }
 
-asio::awaitable<void> sleep_for(ms d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(nothrow);
-}
-
-asio::awaitable<bool> wait_until(std::function<bool()> pred, ms timeout) {
-  const auto deadline = steady::now() + timeout;
-  while (!pred()) {
-    if (steady::now() >= deadline) co_return false;
-    co_await sleep_for(ms(2));
-  }
-  co_return true;
-}
 
 // A call started in the background; its result lands in `out`.
 asio::awaitable<void> background_call(daemon_pool* pool, std::string tool, json::object args, ms budget,
@@ -158,9 +157,7 @@ asio::awaitable<void> ids_and_order_body() {
   memory_daemon d(ex);
   daemon_pool pool(ex, opts(1), d.factory());
   pool.start();
-  auto s = co_await d.accept_ready(16);
-  BOOST_TEST_REQUIRE(s.has_value());
-  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
+  auto s = co_await accept_until_ready(d, pool, 16);
 
   constexpr int n = 10;
   std::vector<std::optional<call_result>> out(n);
@@ -202,9 +199,7 @@ asio::awaitable<void> abandon_expiry_body() {
   memory_daemon d(ex);
   daemon_pool pool(ex, opts(1), d.factory());
   pool.start();
-  auto s = co_await d.accept_ready(1);  // max_inflight 1
-  BOOST_TEST_REQUIRE(s.has_value());
-  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
+  auto s = co_await accept_until_ready(d, pool, 1);  // max_inflight 1
 
   std::optional<call_result> first, second;
   start_call(ex, pool, "echo", json::object{{"text", "a"}}, ms(100), first);
@@ -239,9 +234,7 @@ asio::awaitable<void> daemon_side_outcomes_body() {
   memory_daemon d(ex);
   daemon_pool pool(ex, opts(1), d.factory());
   pool.start();
-  auto s = co_await d.accept_ready(8);
-  BOOST_TEST_REQUIRE(s.has_value());
-  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
+  auto s = co_await accept_until_ready(d, pool, 8);
 
   std::optional<call_result> a, b, c;
   std::vector<exai::codecs::progress_update> updates;
@@ -278,9 +271,7 @@ asio::awaitable<void> call_tool_ack_body() {
   memory_daemon d(ex);
   daemon_pool pool(ex, opts(1), d.factory());
   pool.start();
-  auto s = co_await d.accept_ready(0);  // reference ack: serial
-  BOOST_TEST_REQUIRE(s.has_value());
-  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
+  auto s = co_await accept_until_ready(d, pool, 0);  // reference ack: serial
   BOOST_TEST(pool.snapshot().serial == 1u);
   std::optional<call_result> r;
   const auto t0 = steady::now();
@@ -304,9 +295,7 @@ asio::awaitable<void> loss_body() {
   memory_daemon d(ex);
   daemon_pool pool(ex, opts(1), d.factory());
   pool.start();
-  auto s = co_await d.accept_ready(1);
-  BOOST_TEST_REQUIRE(s.has_value());
-  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
+  auto s = co_await accept_until_ready(d, pool, 1);
 
   std::optional<call_result> sent, queued;
   start_call(ex, pool, "echo", json::object{{"text", "sent"}}, ms(5000), sent);
@@ -397,9 +386,7 @@ asio::awaitable<void> shutdown_body() {
   o.queue_limit = 1;
   daemon_pool pool(ex, o, d.factory());
   pool.start();
-  auto s = co_await d.accept_ready(1);
-  BOOST_TEST_REQUIRE(s.has_value());
-  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
+  auto s = co_await accept_until_ready(d, pool, 1);
   std::optional<call_result> a, b, c;
   start_call(ex, pool, "echo", {}, ms(5000), a);
   start_call(ex, pool, "echo", {}, ms(5000), b);
@@ -445,9 +432,7 @@ asio::awaitable<void> call_log_body() {
   memory_daemon d(ex);
   daemon_pool pool(ex, opts(1), d.factory());
   pool.start();
-  auto s = co_await d.accept_ready(8);
-  BOOST_TEST_REQUIRE(s.has_value());
-  BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
+  auto s = co_await accept_until_ready(d, pool, 8);
 
   exai::obs::capture cap;
   std::optional<call_result> ok, failed, late, lost;

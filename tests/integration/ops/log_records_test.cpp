@@ -4,6 +4,7 @@
 // session, client id, upstream request_id, tool, latency and outcome, and never a token or an
 // argument.
 #define BOOST_TEST_MODULE ops_log_records
+#include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
 
 #include <boost/json.hpp>
@@ -23,22 +24,6 @@ using ms = std::chrono::milliseconds;
 
 namespace {
 
-// A fresh directory, removed at the end.
-struct temp_dir {
-  fs::path path{temp_path("ops-logs")};
-  temp_dir() { fs::create_directories(path); }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -80,7 +65,7 @@ std::map<std::string, json::object> read_all_responses(child_process& p, ms time
 // JSON records of one file; every line must be one.
 std::vector<json::object> records_of(const fs::path& p) {
   std::vector<json::object> out;
-  for (const auto& l : lines_of(slurp(p))) {
+  for (const auto& l : lines_of(read_file(p))) {
     boost::system::error_code ec;
     auto v = json::parse(l, ec);
     BOOST_TEST_REQUIRE(!ec, p.filename() << ": not a JSON record: " << l.substr(0, 200));
@@ -103,7 +88,7 @@ const json::object* find_record(const std::vector<json::object>& recs, std::stri
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(stdio_with_a_log_file_keeps_stdout_for_mcp_and_rotates_the_file) {
-  temp_dir dir;
+  temp_dir dir("ops-logs");
   const fs::path log = dir.path / "gw.log";
   const fs::path cfg = dir.path / "gw.json";
   std::ofstream(cfg) << R"({"log": {"format": "json", "rotate_bytes": 4096, "keep_files": 2}})";
@@ -150,7 +135,7 @@ BOOST_AUTO_TEST_CASE(stdio_with_a_log_file_keeps_stdout_for_mcp_and_rotates_the_
 }
 
 BOOST_AUTO_TEST_CASE(an_unwritable_log_file_is_a_startup_failure_naming_it) {
-  temp_dir dir;
+  temp_dir dir("ops-logs");
   const fs::path log = dir.path / "no-such-dir" / "gw.log";
   auto gw = child_process::start({program("EXAI_GATEWAY_BIN"), "--stdio", "--log-file", log.string()},
                                  {}, true);
@@ -162,7 +147,7 @@ BOOST_AUTO_TEST_CASE(an_unwritable_log_file_is_a_startup_failure_naming_it) {
 }
 
 BOOST_AUTO_TEST_CASE(a_calls_records_carry_session_client_request_id_tool_latency_outcome) {
-  temp_dir dir;
+  temp_dir dir("ops-logs");
   const std::string token = "tok-never-logged-5e1f";
   const std::string secret_arg = "argument-never-logged-77";
   const std::string ready = (dir.path / "daemon-ready.json").string();
@@ -223,7 +208,7 @@ BOOST_AUTO_TEST_CASE(a_calls_records_carry_session_client_request_id_tool_latenc
     }
   }
   // Never a token, never an argument: not in the file, not on stderr (of either program).
-  const std::string file_text = slurp(log);
+  const std::string file_text = read_file(log);
   BOOST_TEST(file_text.find(token) == std::string::npos);
   BOOST_TEST(file_text.find(secret_arg) == std::string::npos);
   const std::string gw_err = gw.stderr_text();

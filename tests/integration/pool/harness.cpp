@@ -84,21 +84,6 @@ void run_bounded(asio::io_context& io, asio::awaitable<void> body, std::chrono::
   if (failure) std::rethrow_exception(failure);
 }
 
-asio::awaitable<void> sleep_for(ms d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(nothrow);
-}
-
-asio::awaitable<bool> wait_until(std::function<bool()> pred, ms timeout) {
-  const auto deadline = steady::now() + timeout;
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  for (;;) {
-    if (pred()) co_return true;
-    if (steady::now() >= deadline) co_return false;
-    t.expires_after(ms(5));
-    co_await t.async_wait(nothrow);
-  }
-}
 
 asio::awaitable<call_result> call(daemon_pool& pool, std::string tool, json::object args,
                                   std::optional<ms> budget, routes::progress_sink progress) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gateway/pool/daemon_pool.hpp"
+#include "tests/support/coro.hpp"
 #include "tests/support/process.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -48,9 +49,8 @@ pool_options test_options(std::uint16_t port, std::size_t connections = 4);
 // Then lets the io_context finish the pool's own coroutines (bounded).
 void run_bounded(asio::io_context& io, asio::awaitable<void> body, std::chrono::seconds limit);
 
-asio::awaitable<void> sleep_for(ms d);
-// Polls pred every 5 ms; false if it never held within timeout.
-asio::awaitable<bool> wait_until(std::function<bool()> pred, ms timeout);
+using test::sleep_for;
+using test::wait_until;
 
 // One call with an optional relative deadline.
 asio::awaitable<call_result> call(daemon_pool& pool, std::string tool, json::object args,
