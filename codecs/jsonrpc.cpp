@@ -35,7 +35,9 @@ bool is_error_object(const json::value& v) noexcept {
 // different ids. params: an object, kept whole (its `_meta` untouched), or absent ({}). Positional
 // (array) params are rejected with invalid_params: every MCP method takes named params, so no
 // route could serve them, and a made-up key would leak framing into the routes (house-style 3).
-decoded decode(const json::value& v) {
+namespace {
+// `owner`, when given, is v itself and may be taken apart: params are moved, not copied.
+decoded decode_impl(const json::value& v, json::value* owner) {
   const auto* obj = v.if_object();
   if (!obj) return fail(errc::invalid_request, "a JSON-RPC message must be an object");
 
@@ -67,7 +69,11 @@ decoded decode(const json::value& v) {
     in.id = id;
     if (const auto* params = obj->if_contains("params")) {
       if (const auto* p = params->if_object()) {
-        in.params = *p;
+        if (owner) {
+          in.params = std::move(owner->get_object()["params"].get_object());
+        } else {
+          in.params = *p;
+        }
       } else if (params->is_array()) {
         return fail(errc::invalid_params, "positional (array) params are not supported", id);
       } else {
@@ -104,6 +110,10 @@ decoded decode(const json::value& v) {
   in.result_or_error = json::value(std::move(member));
   return in;
 }
+}  // namespace
+
+decoded decode(const json::value& v) { return decode_impl(v, nullptr); }
+decoded decode(json::value&& v) { return decode_impl(v, &v); }
 
 result<std::vector<decoded>> decode_batch(const json::array& a) {
   if (a.empty()) return error(errc::invalid_request, "empty batch");

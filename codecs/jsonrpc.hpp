@@ -27,6 +27,8 @@ struct decode_failure {
   std::optional<client_id> id;
 };
 boost::system::result<inbound, decode_failure> decode(const boost::json::value& v);
+// The same, taking v apart: params are moved into the inbound instead of copied.
+boost::system::result<inbound, decode_failure> decode(boost::json::value&& v);
 // Lets result<inbound, decode_failure>::value() throw (a system_error with the failure's code).
 [[noreturn]] void throw_exception_from_error(const decode_failure& f,
                                              const boost::source_location& loc);

@@ -5,6 +5,7 @@
 #include "codecs/parse.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 
 #include <cmath>
 #include <limits>
@@ -221,8 +222,10 @@ result<progress> decode_progress(const json::object& o, std::optional<std::strin
   return p;
 }
 
+// `owner`, when given, is o itself and may be taken apart: outputs and structured are moved.
 result<call_tool_res> decode_call_tool_res(const json::object& o,
-                                           std::optional<std::string> request_id) {
+                                           std::optional<std::string> request_id,
+                                           json::object* owner) {
   call_tool_res r;
   r.request_id = std::move(request_id);
   if (const auto* outputs = o.if_contains("outputs"); outputs && !outputs->is_null()) {
@@ -231,7 +234,11 @@ result<call_tool_res> decode_call_tool_res(const json::object& o,
     for (const auto& block : *arr) {
       if (!block.is_object()) return bad("an output must be an object");
     }
-    r.outputs = *arr;
+    if (owner) {
+      r.outputs = std::move((*owner)["outputs"].get_array());
+    } else {
+      r.outputs = *arr;
+    }
   }
   if (const auto* e = o.if_contains("error"); e && !e->is_null()) {
     auto w = decode_wire_error(*e);
@@ -245,7 +252,11 @@ result<call_tool_res> decode_call_tool_res(const json::object& o,
   if (const auto* s = o.if_contains("structured"); s && !s->is_null()) {
     const auto* so = s->if_object();
     if (!so) return bad("\"structured\" must be an object");
-    r.structured = *so;
+    if (owner) {
+      r.structured = std::move((*owner)["structured"].get_object());
+    } else {
+      r.structured = *so;
+    }
   }
   r.from_cache = flag(o, "from_cache");
   r.from_inflight = flag(o, "from_inflight");
@@ -301,7 +312,8 @@ result<client_message> decode_client(const json::value& v) {
   return unknown_op(op);
 }
 
-result<server_message> decode_server(const json::value& v) {
+namespace {
+result<server_message> decode_server_impl(const json::value& v, json::value* owner) {
   const auto* o = v.if_object();
   if (!o) return bad("an op message must be an object");
   auto rid = opt_string(*o, "request_id");
@@ -346,7 +358,7 @@ result<server_message> decode_server(const json::value& v) {
     return server_message(call_tool_ack{std::move(*rid), *t});
   }
   if (op == "call_tool_res") {
-    auto r = decode_call_tool_res(*o, std::move(*rid));
+    auto r = decode_call_tool_res(*o, std::move(*rid), owner ? &owner->get_object() : nullptr);
     if (!r) return r.error();
     return server_message(std::move(*r));
   }
@@ -361,6 +373,10 @@ result<server_message> decode_server(const json::value& v) {
   }
   return unknown_op(op);
 }
+}  // namespace
+
+result<server_message> decode_server(const json::value& v) { return decode_server_impl(v, nullptr); }
+result<server_message> decode_server(json::value&& v) { return decode_server_impl(v, &v); }
 
 std::optional<std::string> peek_request_id(const json::value& v) noexcept {
   try {
@@ -394,6 +410,38 @@ json::object encode(const call_tool& m) {
   o.emplace("name", m.name);
   o.emplace("arguments", m.arguments);
   return o;
+}
+
+namespace {
+template <class T>
+void append_json(std::string& out, const T& v) {
+  json::serializer sr;
+  sr.reset(&v);
+  char buf[1024];
+  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
+}
+void append_json_string(std::string& out, std::string_view s) {
+  json::serializer sr;
+  sr.reset(s);
+  char buf[256];
+  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
+}
+}  // namespace
+
+std::string encode_text(const call_tool& m) {
+  std::string out;
+  out.reserve(64 + m.name.size() + (m.request_id ? m.request_id->size() : 0));
+  out += R"({"op":"call_tool")";
+  if (m.request_id) {
+    out += R"(,"request_id":)";
+    append_json_string(out, *m.request_id);
+  }
+  out += R"(,"name":)";
+  append_json_string(out, m.name);
+  out += R"(,"arguments":)";
+  append_json(out, m.arguments);
+  out += '}';
+  return out;
 }
 
 json::object encode(const ping& m) { return with_op("ping", m.request_id); }
@@ -584,6 +632,24 @@ json::value to_content_block(const json::value& output) {
   return block;
 }
 
+// The same, taking the output apart: a text block keeps its own text string (moved, not copied).
+json::value to_content_block(json::value&& output) {
+  auto* o = output.if_object();
+  if (!o) return to_content_block(static_cast<const json::value&>(output));
+  const auto* type = o->if_contains("type");
+  const auto* type_str = type ? type->if_string() : nullptr;
+  if (type_str && *type_str != "text") return std::move(output);
+  auto* text = o->if_contains("text");
+  if (!text || !text->is_string()) return to_content_block(static_cast<const json::value&>(output));
+  json::object block(o->storage());
+  block.reserve(2);
+  block.emplace("type", "text");
+  block.emplace("text", std::move(*text));
+  copy_if(*o, block, "annotations", json::kind::object);
+  copy_if(*o, block, "_meta", json::kind::object);
+  return block;
+}
+
 }  // namespace
 
 tool_result to_tool_result(const call_tool_res& r) {
@@ -598,6 +664,20 @@ tool_result to_tool_result(const call_tool_res& r) {
   }
   t.is_error = r.is_error;
   t.structured = r.structured;
+  return t;
+}
+
+tool_result to_tool_result(call_tool_res&& r) {
+  if (r.error) return to_tool_result(*r.error);
+  tool_result t;
+  if (r.outputs && !r.outputs->empty()) {
+    t.content.reserve(r.outputs->size());
+    for (auto& output : *r.outputs) t.content.push_back(to_content_block(std::move(output)));
+  } else if (r.text) {
+    t.content.push_back(json::object{{"type", "text"}, {"text", *r.text}});
+  }
+  t.is_error = r.is_error;
+  t.structured = std::move(r.structured);
   return t;
 }
 

@@ -100,6 +100,8 @@ using server_message = std::variant<hello_ack, list_tools_res, progress, stream_
 // unknown op). `_EXAI-WS`-style name suffixes are NOT stripped here (that is daemon policy).
 result<client_message> decode_client(const boost::json::value& v);
 result<server_message> decode_server(const boost::json::value& v);
+// The same, taking v apart: outputs and structured move into the message instead of copying.
+result<server_message> decode_server(boost::json::value&& v);
 
 // A hello session_id the reference daemon accepts: ^[A-Za-z0-9_-]{3,64}$ (section 2); it drops the
 // connection without a reply for anything else.
@@ -112,6 +114,9 @@ std::optional<std::string> peek_request_id(const boost::json::value& v) noexcept
 boost::json::object encode(const hello&);
 boost::json::object encode(const list_tools&);
 boost::json::object encode(const call_tool&);  // always `call_tool`, arguments always an object
+// The same message as JSON text, byte for byte serialize(encode(m)), without building the object
+// (the pool's hot path: the arguments are written straight from the caller's object).
+std::string encode_text(const call_tool&);
 boost::json::object encode(const ping&);
 boost::json::object encode(const cancel&);
 boost::json::object encode(const hello_ack&);
@@ -139,6 +144,7 @@ boost::json::object to_op_tool(const boost::json::object& mcp_tool);
 // a top-level `text` becomes one text block, `error` -> is_error with text "CODE: message",
 // `is_error`/`structured` carried over.
 tool_result to_tool_result(const call_tool_res& r);
+tool_result to_tool_result(call_tool_res&& r);  // moves the outputs' blocks and texts
 // A daemon's error message (op:"error" or bare) as a tool result for the call it belongs to.
 tool_result to_tool_result(const wire_error& e);
 // A tool result as a call_tool_res for request_id (outputs = content; is_error / structured set

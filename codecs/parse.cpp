@@ -42,6 +42,25 @@ bool has_non_finite(const json::value& v) {
   return found;
 }
 
+// Whether the text can hold a number that parses as infinity: one with an exponent (a digit or
+// '.' then 'e'/'E') or a run of more than 300 digits (10^309 overflows a double). A cheap scan
+// that lets almost every message skip the tree walk (issue 7 profile); a false positive (such a
+// pattern inside a string) only costs the walk.
+bool may_hold_non_finite(std::string_view text) noexcept {
+  std::size_t digits = 0;
+  char prev = '\0';
+  for (const char c : text) {
+    if (c >= '0' && c <= '9') {
+      if (++digits > 300) return true;
+    } else {
+      if ((c == 'e' || c == 'E') && ((prev >= '0' && prev <= '9') || prev == '.')) return true;
+      digits = 0;
+    }
+    prev = c;
+  }
+  return false;
+}
+
 }  // namespace
 
 result<json::value> parse_json(std::string_view text, const parse_limits& limits) {
@@ -64,7 +83,9 @@ result<json::value> parse_json(std::string_view text, const parse_limits& limits
     return error(errc::parse_error, "invalid JSON: " + ec.message());
   }
   json::value v = p.release();
-  if (has_non_finite(v)) return error(errc::parse_error, "invalid JSON: number out of range");
+  if (may_hold_non_finite(text) && has_non_finite(v)) {
+    return error(errc::parse_error, "invalid JSON: number out of range");
+  }
   return v;
 }
 

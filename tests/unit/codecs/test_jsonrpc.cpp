@@ -250,3 +250,33 @@ BOOST_AUTO_TEST_CASE(decode_failure_value_throws) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The session decodes with the moving overload (params are moved, not copied): it must agree
+// with the copying one on every kind of message, failures included.
+BOOST_AUTO_TEST_CASE(moving_jsonrpc_decode_matches_copying_decode) {
+  const char* cases[] = {
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"},"_meta":{"progressToken":"p1"}}})",
+      R"({"jsonrpc":"2.0","id":"s","method":"tools/list"})",
+      R"({"jsonrpc":"2.0","method":"notifications/initialized","params":{}})",
+      R"({"jsonrpc":"2.0","id":4,"method":"tools/call","params":[1,2]})",
+      R"({"jsonrpc":"2.0","id":5,"method":"x","params":"str"})",
+      R"({"jsonrpc":"2.0","id":6,"result":{"ok":true}})",
+      R"({"jsonrpc":"1.0","id":7,"method":"ping"})",
+  };
+  for (const char* text : cases) {
+    const json::value v = json::parse(text);
+    auto copied = jsonrpc::decode(v);
+    auto moved = jsonrpc::decode(json::parse(text));
+    BOOST_TEST_REQUIRE(copied.has_value() == moved.has_value(), text);
+    BOOST_TEST(v == json::parse(text), "the copying decoder left its input alone: " << text);
+    if (!copied) {
+      BOOST_TEST((copied.error().err.code == moved.error().err.code), text);
+      BOOST_TEST((copied.error().id == moved.error().id), text);
+      continue;
+    }
+    BOOST_TEST(copied->method == moved->method, text);
+    BOOST_TEST((copied->id == moved->id), text);
+    BOOST_TEST(copied->params == moved->params, text);
+    BOOST_TEST((copied->result_or_error == moved->result_or_error), text);
+  }
+}

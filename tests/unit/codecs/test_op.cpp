@@ -340,3 +340,51 @@ BOOST_AUTO_TEST_CASE(token_compare_is_exact) {
   BOOST_TEST(!constant_time_equal("", "x"));
   BOOST_TEST(constant_time_equal("", ""));
 }
+
+// The pool's hot path writes call_tool frames with encode_text and takes results apart with the
+// moving decoders: both must give exactly what the copying codec gives.
+BOOST_AUTO_TEST_CASE(encode_text_is_serialize_of_encode) {
+  op::call_tool m;
+  m.name = "echo";
+  m.arguments = json::parse(R"({"text":"h\u00e9\"llo\n","n":[1,2.5,{"deep":null}],"b":true})").as_object();
+  BOOST_TEST(op::encode_text(m) == json::serialize(op::encode(m)));
+  m.request_id = "0b0e4f4e-2a6c-4d7a-9d51-1f0c0a4c9e11";
+  BOOST_TEST(op::encode_text(m) == json::serialize(op::encode(m)));
+  m.name = "we\"ird\\name\x01";
+  m.arguments = {};
+  BOOST_TEST(op::encode_text(m) == json::serialize(op::encode(m)));
+  m.arguments.emplace("big", std::string(5000, 'x'));  // longer than the serializer's buffer
+  BOOST_TEST(op::encode_text(m) == json::serialize(op::encode(m)));
+  BOOST_TEST(json::parse(op::encode_text(m)).at("arguments").at("big").as_string().size() == 5000u);
+}
+
+BOOST_AUTO_TEST_CASE(moving_decode_server_matches_copying_decode) {
+  const char* cases[] = {
+      R"({"op":"call_tool_res","request_id":"r1","outputs":[{"type":"text","text":"a","metadata":{"t":3}},{"type":"image","data":"AA==","mimeType":"image/png"}],"structured":{"k":[1,2]}})",
+      R"({"op":"call_tool_res","request_id":"r2","outputs":[{"type":"text","text":{"not":"a string"},"annotations":{"a":1},"_meta":{"m":2}}],"is_error":true})",
+      R"({"op":"call_tool_res","request_id":"r3","outputs":[{"text":"no type"}]})",
+      R"({"op":"call_tool_res","request_id":"r4","outputs":[],"text":"legacy"})",
+      R"({"op":"call_tool_res","request_id":"r5","error":{"code":"TOOL_NOT_FOUND","message":"nope"}})",
+      R"({"op":"progress","request_id":"r6","progress":1,"total":4,"message":"m"})",
+      R"({"op":"call_tool_res","request_id":"r7","outputs":["x"]})",
+  };
+  for (const char* text : cases) {
+    const json::value v = json::parse(text);
+    auto copied = op::decode_server(v);
+    auto moved = op::decode_server(json::parse(text));
+    BOOST_TEST_REQUIRE(copied.has_value() == moved.has_value(), text);
+    if (!copied) {
+      BOOST_TEST((copied.error().code == moved.error().code), text);
+      continue;
+    }
+    BOOST_TEST(test::describe(*copied) == test::describe(*moved), text);
+    BOOST_TEST(v == json::parse(text), "the copying decoder left its input alone: " << text);
+    if (auto* res = std::get_if<op::call_tool_res>(&*moved)) {
+      const auto from_copy = op::to_tool_result(std::get<op::call_tool_res>(*copied));
+      const auto from_move = op::to_tool_result(std::move(*res));
+      BOOST_TEST(from_copy.content == from_move.content, text);
+      BOOST_TEST(from_copy.is_error == from_move.is_error, text);
+      BOOST_TEST((from_copy.structured == from_move.structured), text);
+    }
+  }
+}

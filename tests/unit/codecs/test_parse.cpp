@@ -112,6 +112,12 @@ BOOST_AUTO_TEST_CASE(out_of_range_numbers_are_parse_errors) {
   BOOST_TEST((code_of("1e400") == errc::parse_error));
   BOOST_TEST((code_of("{\"progress\":[-1e400]}") == errc::parse_error));
   BOOST_TEST((code_of("1e308") == errc::ok));
+  BOOST_TEST((code_of("[2E+999]") == errc::parse_error));
+  BOOST_TEST((code_of("[1.5e999]") == errc::parse_error));
+  BOOST_TEST((code_of("1" + std::string(400, '0')) == errc::parse_error));  // no exponent at all
+  BOOST_TEST((code_of("-1" + std::string(400, '0') + ".5") == errc::parse_error));
+  BOOST_TEST((code_of("1" + std::string(299, '0')) == errc::ok));
+  BOOST_TEST((code_of("{\"text\":\"1e400 in a string\"}") == errc::ok));
   auto tiny = parse_json("1e-400");  // underflow to zero is still a finite number
   BOOST_TEST_REQUIRE(tiny.has_value());
   BOOST_TEST(tiny->as_double() == 0.0);
