@@ -501,7 +501,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     switch (codecs::classify(v)) {
       case codecs::classification::jsonrpc: {
         note_dialect(codecs::dialect::jsonrpc);
-        auto d = codecs::jsonrpc::decode(v);
+        auto d = codecs::jsonrpc::decode(std::move(v));  // v is not read again
         if (!d) {
           send(jsonrpc_error(d.error().id, d.error().err));
           co_return;

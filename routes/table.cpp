@@ -78,7 +78,7 @@ std::string timeout_message(std::string_view tool, std::chrono::milliseconds bud
 }
 
 // initialize never touches the backend: it must be fast whatever the backend's state (issue 4).
-boost::asio::awaitable<reply> handle_initialize(const codecs::inbound& in, request_context& ctx) {
+boost::asio::awaitable<reply> handle_initialize(codecs::inbound& in, request_context& ctx) {
   const auto* requested = string_param(in.params, "protocolVersion");
   std::string_view version =
       negotiate_version(requested ? std::string_view(*requested) : std::string_view());
@@ -95,16 +95,16 @@ boost::asio::awaitable<reply> handle_initialize(const codecs::inbound& in, reque
   co_return json::value(std::move(result));
 }
 
-boost::asio::awaitable<reply> handle_initialized(const codecs::inbound&, request_context& ctx) {
+boost::asio::awaitable<reply> handle_initialized(codecs::inbound&, request_context& ctx) {
   ctx.session.initialized_notified = true;
   co_return json::value(json::object());
 }
 
-boost::asio::awaitable<reply> handle_ping(const codecs::inbound&, request_context&) {
+boost::asio::awaitable<reply> handle_ping(codecs::inbound&, request_context&) {
   co_return json::value(json::object());
 }
 
-boost::asio::awaitable<reply> handle_tools_list(const codecs::inbound& in, request_context& ctx) {
+boost::asio::awaitable<reply> handle_tools_list(codecs::inbound& in, request_context& ctx) {
   std::optional<list_cursor> cursor;
   if (const auto* c = in.params.if_contains("cursor"); c && !c->is_null()) {
     const auto* s = c->if_string();
@@ -158,16 +158,16 @@ boost::asio::awaitable<reply> handle_tools_list(const codecs::inbound& in, reque
   co_return json::value(std::move(result));
 }
 
-boost::asio::awaitable<reply> handle_tools_call(const codecs::inbound& in, request_context& ctx) {
+boost::asio::awaitable<reply> handle_tools_call(codecs::inbound& in, request_context& ctx) {
   const auto* name = string_param(in.params, "name");
   if (!name || name->empty()) {
     co_return error(errc::invalid_params, "tools/call needs a tool name (params.name)");
   }
   json::object arguments;
-  if (const auto* a = in.params.if_contains("arguments"); a && !a->is_null()) {
-    const auto* obj = a->if_object();
+  if (auto* a = in.params.if_contains("arguments"); a && !a->is_null()) {
+    auto* obj = a->if_object();
     if (!obj) co_return error(errc::invalid_params, "params.arguments must be an object");
-    arguments = *obj;
+    arguments = std::move(*obj);  // moved on to the backend: nothing reads them here again
   }
   std::string tool(name->data(), name->size());
   ctx.tool = tool;
@@ -180,8 +180,13 @@ boost::asio::awaitable<reply> handle_tools_call(const codecs::inbound& in, reque
   cc.progress = ctx.progress;
   cc.session = ctx.session_label;
   cc.client_id = ctx.client_key;
-  auto called = co_await async_with_deadline(
-      ctx.backend.async_call_tool(tool, std::move(arguments), std::move(cc)), deadline);
+  auto call = ctx.backend.async_call_tool(tool, std::move(arguments), std::move(cc));
+  codecs::result<codecs::tool_result> called = error(errc::internal, "no result");
+  if (ctx.backend.enforces_deadline()) {  // no ?: around co_await (g++ 12, toolchain notes)
+    called = co_await std::move(call);
+  } else {
+    called = co_await async_with_deadline(std::move(call), deadline);
+  }
 
   codecs::tool_result r;
   if (called) {
@@ -207,7 +212,7 @@ boost::asio::awaitable<reply> handle_tools_call(const codecs::inbound& in, reque
 }
 
 // notifications/cancelled: unknown or finished ids are ignored silently (mcp-server-rules.md).
-boost::asio::awaitable<reply> handle_cancelled(const codecs::inbound& in, request_context& ctx) {
+boost::asio::awaitable<reply> handle_cancelled(codecs::inbound& in, request_context& ctx) {
   const auto* id = in.params.if_contains("requestId");
   if (id && (id->is_string() || id->is_int64() || id->is_uint64()) && ctx.session.cancel_request) {
     ctx.session.cancel_request(codecs::client_id{*id}, codecs::dialect::jsonrpc);
@@ -216,7 +221,7 @@ boost::asio::awaitable<reply> handle_cancelled(const codecs::inbound& in, reques
 }
 
 // Op hello (exai-op-protocol.md sections 2 and 5): the gateway checks the token itself.
-boost::asio::awaitable<reply> handle_op_hello(const codecs::inbound& in, request_context& ctx) {
+boost::asio::awaitable<reply> handle_op_hello(codecs::inbound& in, request_context& ctx) {
   if (!ctx.options.token.empty()) {
     const auto* token = string_param(in.params, "token");
     std::string_view given = token ? std::string_view(*token) : std::string_view();
@@ -246,7 +251,7 @@ boost::asio::awaitable<reply> handle_op_hello(const codecs::inbound& in, request
 
 // Op cancel: the request_id names the call to stop; it is answered with `cancelled` whether or
 // not the call was still running (the reference daemon acknowledges the same way).
-boost::asio::awaitable<reply> handle_op_cancel(const codecs::inbound& in, request_context& ctx) {
+boost::asio::awaitable<reply> handle_op_cancel(codecs::inbound& in, request_context& ctx) {
   if (in.id && ctx.session.cancel_request) {
     ctx.session.cancel_request(*in.id, codecs::dialect::op);
   }

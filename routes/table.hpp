@@ -72,8 +72,10 @@ struct request_context {
   std::string tool{};          // tools/call: the tool's name
 };
 
+// A handler may take what it needs out of the message (tools/call moves its arguments on to the
+// backend rather than copying them); the session keeps the id, method and op for the reply.
 using handler = boost::asio::awaitable<codecs::result<boost::json::value>> (*)(
-    const codecs::inbound&, request_context&);
+    codecs::inbound&, request_context&);
 
 // The handler for a canonical method arriving in dialect d, or nullptr (-> method_not_found,
 // -32601). `hello` and `cancel` exist only for op clients, initialize and notifications/* only
@@ -88,21 +90,21 @@ bool is_inline_method(std::string_view method, codecs::dialect d) noexcept;
 
 // Handlers, exposed for unit tests; find_route() is the way in.
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_initialize(
-    const codecs::inbound&, request_context&);
+    codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_initialized(
-    const codecs::inbound&, request_context&);
-boost::asio::awaitable<codecs::result<boost::json::value>> handle_ping(const codecs::inbound&,
+    codecs::inbound&, request_context&);
+boost::asio::awaitable<codecs::result<boost::json::value>> handle_ping(codecs::inbound&,
                                                                        request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_tools_list(
-    const codecs::inbound&, request_context&);
+    codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_tools_call(
-    const codecs::inbound&, request_context&);
+    codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_cancelled(
-    const codecs::inbound&, request_context&);
+    codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_op_hello(
-    const codecs::inbound&, request_context&);
+    codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_op_cancel(
-    const codecs::inbound&, request_context&);
+    codecs::inbound&, request_context&);
 
 // The text of a timeout tool result: names the tool and its budget (issue 4, "Deadlines").
 std::string timeout_message(std::string_view tool, std::chrono::milliseconds budget);

@@ -46,6 +46,11 @@ class tool_backend {
   // Ready to serve calls (for /ready). The embedded backend is always ready.
   virtual bool ready() const = 0;
 
+  // True when async_call_tool itself ends every call by ctx.deadline with errc::timeout (and
+  // stops the tool): tools/call then awaits it directly instead of racing a timer of its own
+  // (issue 7: the race's spawned coroutine and timer were a cost on every call).
+  virtual bool enforces_deadline() const { return false; }
+
   // Set by the owner: called (on the backend's executor) when the tool set changes.
   std::function<void()> on_tools_changed;
 };

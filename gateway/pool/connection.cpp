@@ -345,7 +345,7 @@ void upstream_connection::on_message(const std::string& text) {
              {"bytes", text.size()});
     return;
   }
-  auto decoded = op::decode_server(*parsed);
+  auto decoded = op::decode_server(std::move(*parsed));  // a call's outputs move on to its caller
   if (!decoded) {
     EXAI_LOG(warn, "pool", "unexpected message from the daemon", {"conn", name_},
              {"error", decoded.error().message});
@@ -405,15 +405,15 @@ void upstream_connection::on_message(const std::string& text) {
   }
 }
 
-void upstream_connection::deliver_final(const call_ptr& c, const op::server_message& m) {
+void upstream_connection::deliver_final(const call_ptr& c, op::server_message& m) {
   if (c->kind == request_kind::list_tools) {
     list_request_.reset();
     pool_.on_tool_list(*this, &m);
     return;
   }
   codecs::result<codecs::tool_result> out = codecs::error(codecs::errc::internal, "");
-  if (const auto* res = std::get_if<op::call_tool_res>(&m)) {
-    out = call_outcome(*res);
+  if (auto* res = std::get_if<op::call_tool_res>(&m)) {
+    out = call_outcome(std::move(*res));
     if (out && !out->is_error && mode_.mode == conn_mode::serial && is_reference_failure_document(*out))
       out->is_error = true;
   } else if (const auto* err = std::get_if<op::error_msg>(&m)) {

@@ -270,7 +270,7 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
   m.request_id = c->id;
   m.name = std::move(name);
   m.arguments = std::move(arguments);
-  c->frame = json::serialize(op::encode(m));
+  c->frame = op::encode_text(m);
   c->progress = std::move(ctx.progress);
   const auto now = clock::now();
   auto it = opts_.tool_timeouts.find(c->tool);

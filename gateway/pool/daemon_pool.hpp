@@ -67,6 +67,8 @@ class daemon_pool final : public routes::tool_backend {
 
   // A connection is ready and the tool list is loaded (for /ready).
   bool ready() const override;
+  // Every call waits on a timer at its deadline already (pool_impl::async_call).
+  bool enforces_deadline() const override { return true; }
 
   struct stats {
     // Connections by state (metric exai_upstream_connections{state}).

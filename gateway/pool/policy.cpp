@@ -95,6 +95,11 @@ codecs::result<codecs::tool_result> call_outcome(const codecs::op::call_tool_res
   return codecs::op::to_tool_result(r);
 }
 
+codecs::result<codecs::tool_result> call_outcome(codecs::op::call_tool_res&& r) {
+  if (r.error) return call_outcome(*r.error);
+  return codecs::op::to_tool_result(std::move(r));
+}
+
 bool is_reference_failure_document(const codecs::tool_result& r) noexcept {
   constexpr std::size_t max_scan = 1u << 20;  // a failure report is small; do not parse big outputs
   for (const auto& block : r.content) {

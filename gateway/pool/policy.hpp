@@ -78,6 +78,7 @@ housekeeping housekeeping_action(conn_mode mode, std::size_t expired_abandoned) 
 // or bad arguments are errors (JSON-RPC -32602), OVER_CAPACITY is errc::over_capacity; every
 // other daemon error is a tool result with is_error (the tool ran, or the daemon failed it).
 codecs::result<codecs::tool_result> call_outcome(const codecs::op::call_tool_res& r);
+codecs::result<codecs::tool_result> call_outcome(codecs::op::call_tool_res&& r);  // moves the outputs
 codecs::result<codecs::tool_result> call_outcome(const codecs::op::wire_error& e);
 
 // exai-op-protocol.md section 3: the reference daemon reports many tool-level failures as a

@@ -92,7 +92,7 @@ class upstream_connection {
   boost::asio::awaitable<void> async_housekeeper();
 
   void on_message(const std::string& text);
-  void deliver_final(const call_ptr& c, const codecs::op::server_message& m);
+  void deliver_final(const call_ptr& c, codecs::op::server_message& m);
   void fail_all(codecs::errc code, const char* message);
   void push_frame(std::string frame);
   void set_state(conn_state s);
