@@ -13,6 +13,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <optional>
 #include <string>
 
 namespace exai::pool {
@@ -27,45 +28,51 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 class beast_transport final : public ws_transport {
  public:
-  explicit beast_transport(asio::any_io_executor ex) : ws_(ex), resolver_(ex) {}
+  explicit beast_transport(asio::any_io_executor ex) : connecting_(ex), resolver_(ex) {}
 
   asio::awaitable<boost::system::error_code> async_connect(ws_connect_params p) override {
-    auto& tcp_layer = beast::get_lowest_layer(ws_);
-    // One budget for resolve, connect and upgrade (tcp_stream's own timer, not a raced timer).
-    tcp_layer.expires_after(p.connect_timeout);
+    // One budget for connect and upgrade: tcp_stream's own timer for the TCP connect, then the
+    // websocket's handshake timeout (never a raced timer).
+    connecting_.expires_after(p.connect_timeout);
     auto [rec, results] = co_await resolver_.async_resolve(p.host, std::to_string(p.port), use_nothrow);
     if (rec) co_return rec;
-    auto [cec, ep] = co_await tcp_layer.async_connect(results, use_nothrow);
+    auto [cec, ep] = co_await connecting_.async_connect(results, use_nothrow);
     if (cec) co_return cec;
-    tcp_layer.socket().set_option(tcp::no_delay(true));
+    connecting_.expires_never();
+    if (closed_) co_return asio::error::operation_aborted;
+    // The websocket sits straight on the socket (issue 7): after the upgrade its own timer does
+    // the idle/ping timeouts, and tcp_stream's per-operation bookkeeping cost every read and write.
+    ws_.emplace(std::move(connecting_.socket()));
+    auto& ws = *ws_;
+    ws.next_layer().next_layer().set_option(tcp::no_delay(true));
 
-    // Beast's websocket timeout replaces the tcp_stream timer from here on: pings when idle,
-    // and the connection is dropped when the daemon goes silent (issue 5: pings and idle timeout).
+    // Pings when idle, and the connection is dropped when the daemon goes silent (issue 5: pings
+    // and idle timeout).
     websocket::stream_base::timeout t{};
     t.handshake_timeout = p.connect_timeout;
     t.idle_timeout = p.idle_timeout;
     t.keep_alive_pings = true;
-    tcp_layer.expires_never();
-    ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+    ws.set_option(t);
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
       req.set(beast::http::field::user_agent, "exai-gateway");
     }));
-    ws_.read_message_max(p.read_limit);
-    ws_.auto_fragment(false);
+    ws.read_message_max(p.read_limit);
+    ws.auto_fragment(false);
     // Named locals: g++ 12 mishandles a ?: temporary inside a co_await full-expression.
     const std::string host = p.host + ":" + std::to_string(p.port);
     const std::string target = p.path.empty() ? std::string("/") : p.path;
-    auto [hec] = co_await ws_.async_handshake(host, target, use_nothrow);
+    auto [hec] = co_await ws.async_handshake(host, target, use_nothrow);
     if (hec) co_return hec;
-    ws_.text(true);
+    ws.text(true);
     co_return boost::system::error_code{};
   }
 
   asio::awaitable<boost::system::error_code> async_read(std::string& out) override {
+    if (!ws_) co_return asio::error::not_connected;
     buffer_.clear();
-    auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
+    auto [ec, n] = co_await ws_->async_read(buffer_, use_nothrow);
     if (ec) {
-      if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_.reason().code);
+      if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
       co_return ec;
     }
     out = beast::buffers_to_string(buffer_.data());
@@ -73,7 +80,8 @@ class beast_transport final : public ws_transport {
   }
 
   asio::awaitable<boost::system::error_code> async_write(const std::string& text) override {
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(text), use_nothrow);
+    if (!ws_) co_return asio::error::not_connected;
+    auto [ec, n] = co_await ws_->async_write(asio::buffer(text), use_nothrow);
     co_return ec;
   }
 
@@ -82,35 +90,45 @@ class beast_transport final : public ws_transport {
   asio::awaitable<boost::system::error_code> async_write_batch(
       std::span<const std::string> texts) override {
     if (texts.empty()) co_return boost::system::error_code{};
-    auto& layer = ws_.next_layer();
+    if (!ws_) co_return asio::error::not_connected;
+    auto& layer = ws_->next_layer();
     struct uncork_on_exit {
-      cork_stream<beast::tcp_stream>& l;
+      layer_type& l;
       ~uncork_on_exit() { l.uncork(); }
     } guard{layer};
     layer.cork();
     for (std::size_t i = 0; i + 1 < texts.size(); ++i) {
-      auto [ec, n] = co_await ws_.async_write(asio::buffer(texts[i]), use_nothrow);
+      auto [ec, n] = co_await ws_->async_write(asio::buffer(texts[i]), use_nothrow);
       if (ec) co_return ec;
     }
     layer.uncork();
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(texts.back()), use_nothrow);
+    auto [ec, n] = co_await ws_->async_write(asio::buffer(texts.back()), use_nothrow);
     co_return ec;
   }
 
   void close() noexcept override {
     boost::system::error_code ignored;
+    closed_ = true;
     resolver_.cancel();
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(ws_).close();
+    connecting_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    connecting_.close();
+    if (ws_) {
+      auto& sock = ws_->next_layer().next_layer();
+      sock.shutdown(tcp::socket::shutdown_both, ignored);
+      sock.close(ignored);
+    }
   }
 
   std::optional<std::uint16_t> close_code() const noexcept override { return close_code_; }
 
  private:
-  websocket::stream<cork_stream<beast::tcp_stream>> ws_;
+  using layer_type = cork_stream<tcp::socket>;
+  beast::tcp_stream connecting_;  // until connected; its socket then moves into ws_
+  std::optional<websocket::stream<layer_type>> ws_;
   tcp::resolver resolver_;
   beast::flat_buffer buffer_;
   std::optional<std::uint16_t> close_code_;
+  bool closed_ = false;
 };
 
 }  // namespace
