@@ -2,6 +2,7 @@
 // create a session per connection, write the ready file, and stop gracefully on a signal.
 #include "gateway/app.hpp"
 
+#include "gateway/allocator.hpp"
 #include "gateway/embedded_backend.hpp"
 #include "gateway/session.hpp"
 #include "gateway/stdio_transport.hpp"
@@ -87,6 +88,8 @@ class app {
   }
 
   int run() {
+    EXAI_LOG(info, "gateway", "starting", {"version", EXAI_GATEWAY_VERSION},
+             {"allocator", allocator_name()});
     if (int rc = make_backend(); rc != exit_ok) return rc;
     if (int rc = open_listeners(); rc != exit_ok) return rc;
     if (!cfg_.ready_file.empty()) {

@@ -1,21 +1,19 @@
 // Gives freed heap back to the system after a burst of in-flight requests (issue 7, memory):
 // glibc keeps what it freed, so after cancel-10k the gateway stayed at ~97 MB RSS with nothing
-// in flight; malloc_trim(0) then returned ~57 MB of it. Header-only: one call site.
+// in flight; malloc_trim(0) then returned ~57 MB of it (allocator.hpp: mi_collect under
+// mimalloc). Header-only: one call site.
 #pragma once
+
+#include "gateway/allocator.hpp"
 
 #include <chrono>
 #include <cstdint>
-
-#if defined(__GLIBC__) && __has_include(<malloc.h>)
-#include <malloc.h>
-#define EXAI_HAVE_MALLOC_TRIM 1
-#endif
 
 namespace exai::gateway {
 
 // Called with the gateway's in-flight count each time a request finishes. Trims when the count
 // is back at zero after having reached `burst` since the last trim, at most once per `interval`
-// (a steady trickle of calls never trims; malloc_trim walks the whole heap). Per thread: each
+// (a steady trickle of calls never trims; a trim walks the whole heap). Per thread: each
 // io thread sees its own bursts.
 inline bool trim_after_burst(std::int64_t inflight_now, std::int64_t burst = 512,
                              std::chrono::milliseconds interval = std::chrono::seconds(1)) {
@@ -27,12 +25,7 @@ inline bool trim_after_burst(std::int64_t inflight_now, std::int64_t burst = 512
   if (now - last < interval) return false;
   last = now;
   peak = 0;
-#ifdef EXAI_HAVE_MALLOC_TRIM
-  ::malloc_trim(0);
-  return true;
-#else
-  return false;
-#endif
+  return release_free_memory();
 }
 
 }  // namespace exai::gateway
