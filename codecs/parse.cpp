@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace exai::codecs {
@@ -43,20 +44,33 @@ bool has_non_finite(const json::value& v) {
 }
 
 // Whether the text can hold a number that parses as infinity: one with an exponent (a digit or
-// '.' then 'e'/'E') or a run of more than 300 digits (10^309 overflows a double). A cheap scan
-// that lets almost every message skip the tree walk (issue 7 profile); a false positive (such a
-// pattern inside a string) only costs the walk.
+// '.' then 'e'/'E') or a run of more than 300 digits (10^309 overflows a double). Cheap, so that
+// almost every message skips the tree walk (issue 7 profile): memchr finds each 'e'/'E', and a run
+// of 301 digits must cover a multiple of 300, so only those positions are probed. A false
+// positive (such a pattern inside a string) only costs the walk.
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+bool has_exponent_after(std::string_view text, char e) noexcept {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    const auto* hit = static_cast<const char*>(std::memchr(p, e, static_cast<std::size_t>(end - p)));
+    if (!hit) return false;
+    if (hit > text.data() && (is_digit(hit[-1]) || hit[-1] == '.')) return true;
+    p = hit + 1;
+  }
+  return false;
+}
+
 bool may_hold_non_finite(std::string_view text) noexcept {
-  std::size_t digits = 0;
-  char prev = '\0';
-  for (const char c : text) {
-    if (c >= '0' && c <= '9') {
-      if (++digits > 300) return true;
-    } else {
-      if ((c == 'e' || c == 'E') && ((prev >= '0' && prev <= '9') || prev == '.')) return true;
-      digits = 0;
-    }
-    prev = c;
+  constexpr std::size_t max_digits = 300;
+  if (has_exponent_after(text, 'e') || has_exponent_after(text, 'E')) return true;
+  for (std::size_t k = max_digits; k < text.size(); k += max_digits) {
+    if (!is_digit(text[k])) continue;
+    std::size_t first = k, last = k;
+    while (first > 0 && is_digit(text[first - 1])) --first;
+    while (last + 1 < text.size() && is_digit(text[last + 1])) ++last;
+    if (last - first + 1 > max_digits) return true;
   }
   return false;
 }

@@ -409,29 +409,19 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     }
   }
 
-  asio::awaitable<void> on_inbound(codecs::inbound in, std::shared_ptr<batch_state> batch) {
-    if (in.type == codecs::message_type::response) co_return;  // we send clients no requests
+  // One decoded message, without suspending: requests are spawned, refusals answered. Returns
+  // false for the inline methods (handshakes, notifications, op cancel), which the caller runs
+  // through on_inline: only they need a coroutine here, so an ordinary call costs no coroutine
+  // frame before its own (issue 7 profile).
+  bool on_inbound_now(codecs::inbound& in, const std::shared_ptr<batch_state>& batch) {
+    if (in.type == codecs::message_type::response) return true;  // we send clients no requests
     const bool is_hello = in.from == codecs::dialect::op && in.method == "hello";
     if (!state.authenticated && !is_hello) {
       refuse_unauthenticated(in);
-      co_return;
+      return true;
     }
-    const bool is_request = in.type == codecs::message_type::request;
-    if (routes::is_inline_method(in.method, in.from)) {
-      auto h = routes::find_route(in.method, in.from);
-      if (!h) co_return;  // an unknown notification is ignored
-      routes::request_context ctx{state, backend, route_opts, in.from};
-      ctx.session_label = opts.id;
-      codecs::result<json::value> r = co_await h(in, ctx);
-      if (!is_request) co_return;
-      const bool refused_hello = is_hello && !r;
-      json::object msg = in.from == codecs::dialect::op ? op_reply(in, std::move(r))
-                                                        : jsonrpc_reply(*in.id, std::move(r));
-      deliver(std::move(msg), batch);
-      if (refused_hello) request_close(close_code::unauthorized);
-      co_return;
-    }
-    if (!is_request) co_return;  // notifications we do not know are ignored
+    if (routes::is_inline_method(in.method, in.from)) return false;
+    if (in.type != codecs::message_type::request) return true;  // unknown notifications: ignored
 
     auto reply_error = [&](codecs::error err) {
       json::object msg = in.from == codecs::dialect::op ? op_reply(in, std::move(err))
@@ -440,12 +430,12 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     };
     if (shutting_down) {
       reply_error(codecs::error(errc::shutting_down, "the gateway is shutting down"));
-      co_return;
+      return true;
     }
     auto h = routes::find_route(in.method, in.from);
     if (!h) {
       reply_error(codecs::error(errc::method_not_found, "method not found: " + in.method));
-      co_return;
+      return true;
     }
     std::string key;
     if (in.id) {
@@ -458,9 +448,32 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
       // only way to tell the client (issue 4 brief).
       reply_error(codecs::error(errc::invalid_request,
                                 "duplicate request id: a request with this id is in flight"));
-      co_return;
+      return true;
     }
     spawn_request(h, std::move(in), std::move(key), batch);
+    return true;
+  }
+
+  // An inline method (routes::is_inline_method), run in arrival order before the next message.
+  asio::awaitable<void> on_inline(codecs::inbound in, std::shared_ptr<batch_state> batch) {
+    const bool is_hello = in.from == codecs::dialect::op && in.method == "hello";
+    const bool is_request = in.type == codecs::message_type::request;
+    auto h = routes::find_route(in.method, in.from);
+    if (!h) co_return;  // an unknown notification is ignored
+    routes::request_context ctx{state, backend, route_opts, in.from};
+    ctx.session_label = opts.id;
+    codecs::result<json::value> r = co_await h(in, ctx);
+    if (!is_request) co_return;
+    const bool refused_hello = is_hello && !r;
+    json::object msg = in.from == codecs::dialect::op ? op_reply(in, std::move(r))
+                                                      : jsonrpc_reply(*in.id, std::move(r));
+    deliver(std::move(msg), batch);
+    if (refused_hello) request_close(close_code::unauthorized);
+  }
+
+  asio::awaitable<void> on_inbound(codecs::inbound in, std::shared_ptr<batch_state> batch) {
+    if (on_inbound_now(in, batch)) co_return;
+    co_await on_inline(std::move(in), std::move(batch));
   }
 
   asio::awaitable<void> on_batch(const json::array& a) {
@@ -491,11 +504,18 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     release_batch(batch);
   }
 
-  asio::awaitable<void> on_message(std::string_view text) {
+  // What a message left to do that must suspend: an inline method, or a batch.
+  struct deferred {
+    std::optional<codecs::inbound> inline_message;
+    json::value batch;  // the batch's array when it is one
+  };
+
+  // One message, as far as it goes without suspending (issue 7: no coroutine frame per message).
+  std::optional<deferred> on_message_now(std::string_view text) {
     auto parsed = codecs::parse_json(text, opts.limits);
     if (!parsed) {
       send_error_in_dialect(parsed.error());
-      co_return;
+      return std::nullopt;
     }
     json::value& v = *parsed;
     switch (codecs::classify(v)) {
@@ -504,15 +524,14 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
         auto d = codecs::jsonrpc::decode(std::move(v));  // v is not read again
         if (!d) {
           send(jsonrpc_error(d.error().id, d.error().err));
-          co_return;
+          return std::nullopt;
         }
-        co_await on_inbound(std::move(*d), nullptr);
-        co_return;
+        if (on_inbound_now(*d, nullptr)) return std::nullopt;
+        return deferred{std::move(*d), {}};
       }
       case codecs::classification::jsonrpc_batch:
         note_dialect(codecs::dialect::jsonrpc);
-        co_await on_batch(v.get_array());
-        co_return;
+        return deferred{std::nullopt, std::move(v)};
       case codecs::classification::op: {
         note_dialect(codecs::dialect::op);
         auto m = codecs::op::decode_client(v);
@@ -520,10 +539,11 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
           auto rid = codecs::op::peek_request_id(v);
           json::value id = rid ? json::value(*rid) : json::value(nullptr);
           send(op_error(id, m.error()));
-          co_return;
+          return std::nullopt;
         }
-        co_await on_inbound(codecs::op::to_inbound(*m), nullptr);
-        co_return;
+        auto in = codecs::op::to_inbound(*m);
+        if (on_inbound_now(in, nullptr)) return std::nullopt;
+        return deferred{std::move(in), {}};
       }
       case codecs::classification::neither: {
         codecs::error e(errc::unknown_dialect,
@@ -540,8 +560,17 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
           }
         }
         send_error_in_dialect(e, &rid, id);
-        co_return;
+        return std::nullopt;
       }
+    }
+    return std::nullopt;
+  }
+
+  asio::awaitable<void> run_deferred(deferred d) {
+    if (d.inline_message) {
+      co_await on_inline(std::move(*d.inline_message), nullptr);
+    } else if (const auto* a = d.batch.if_array()) {
+      co_await on_batch(*a);
     }
   }
 
@@ -580,7 +609,8 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
         if (s.close_requested || s.writer_done) co_return;
         co_await s.wait_reader_wake();  // back-pressure: in-flight or queue full
       }
-      co_await s.on_message(text);  // `text` lives until the next read
+      // `text` lives until the next read; only inline methods and batches suspend here.
+      if (auto d = s.on_message_now(text)) co_await s.run_deferred(std::move(*d));
     }
   }
 

@@ -258,6 +258,11 @@ void pool_impl::abandon(const call_ptr& c) {
 asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
     std::string name, json::object arguments, routes::call_context ctx) {
   auto self = shared_from_this();
+  if (const auto caller = co_await asio::this_coro::executor; caller != ex_) {
+    // Another executor: run on the pool's; co_spawn forwards our cancellation slot to it.
+    co_return co_await asio::co_spawn(
+        ex_, async_call(std::move(name), std::move(arguments), std::move(ctx)), asio::use_awaitable);
+  }
   if (coroutine_is_cancelled(co_await asio::this_coro::cancellation_state))
     co_return codecs::error(errc::cancelled, "the call was cancelled");
   if (stopping_) co_return codecs::error(errc::shutting_down, "the gateway is shutting down");
@@ -531,16 +536,11 @@ boost::asio::awaitable<codecs::result<boost::json::array>> daemon_pool::async_li
                                            boost::asio::use_awaitable);
 }
 
+// Not a coroutine itself: the caller awaits pool_impl::async_call directly, one frame fewer per
+// call (issue 7). async_call moves to the pool's executor when the caller runs elsewhere.
 boost::asio::awaitable<codecs::result<codecs::tool_result>> daemon_pool::async_call_tool(
     std::string name, boost::json::object arguments, routes::call_context ctx) {
-  auto impl = impl_;
-  auto ex = co_await boost::asio::this_coro::executor;
-  if (ex == impl->executor())
-    co_return co_await impl->async_call(std::move(name), std::move(arguments), std::move(ctx));
-  // Another executor: run on the pool's; co_spawn forwards our cancellation slot to it.
-  co_return co_await boost::asio::co_spawn(
-      impl->executor(), impl->async_call(std::move(name), std::move(arguments), std::move(ctx)),
-      boost::asio::use_awaitable);
+  return impl_->async_call(std::move(name), std::move(arguments), std::move(ctx));
 }
 
 bool daemon_pool::ready() const { return impl_->ready(); }

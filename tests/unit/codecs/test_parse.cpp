@@ -117,6 +117,11 @@ BOOST_AUTO_TEST_CASE(out_of_range_numbers_are_parse_errors) {
   BOOST_TEST((code_of("1" + std::string(400, '0')) == errc::parse_error));  // no exponent at all
   BOOST_TEST((code_of("-1" + std::string(400, '0') + ".5") == errc::parse_error));
   BOOST_TEST((code_of("1" + std::string(299, '0')) == errc::ok));
+  // Runs anywhere in the text, not only at its start: 331 digits after 171 other bytes overflow;
+  // 300 digits across position 300 do not.
+  BOOST_TEST((code_of("[" + std::string(170, ' ') + "1" + std::string(330, '7') + "]") ==
+              errc::parse_error));
+  BOOST_TEST((code_of("[" + std::string(100, ' ') + "1" + std::string(299, '7') + "]") == errc::ok));
   BOOST_TEST((code_of("{\"text\":\"1e400 in a string\"}") == errc::ok));
   auto tiny = parse_json("1e-400");  // underflow to zero is still a finite number
   BOOST_TEST_REQUIRE(tiny.has_value());
