@@ -2,6 +2,7 @@
 // batch into the canonical inbound; encode results, errors and notifications. Ids keep their type.
 #include "codecs/jsonrpc.hpp"
 
+#include <boost/json/serializer.hpp>
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
@@ -129,6 +130,21 @@ json::object encode_result(const client_id& id, json::value result) {
   o.emplace("id", id.value);
   o.emplace("result", std::move(result));
   return o;
+}
+
+std::string encode_result_text(const client_id& id, const json::value& result) {
+  std::string out;
+  out.reserve(64);
+  out += R"({"jsonrpc":"2.0","id":)";
+  json::serializer sr;
+  char buf[1024];
+  sr.reset(&id.value);
+  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
+  out += R"(,"result":)";
+  sr.reset(&result);
+  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
+  out += '}';
+  return out;
 }
 
 json::object encode_error(const std::optional<client_id>& id, const error& e) {

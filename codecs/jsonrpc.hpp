@@ -38,6 +38,9 @@ result<std::vector<boost::system::result<inbound, decode_failure>>> decode_batch
     const boost::json::array& a);
 
 boost::json::object encode_result(const client_id& id, boost::json::value result);
+// The same response as JSON text, byte for byte serialize(encode_result(id, result)), without
+// building the envelope object (the session's reply path, issue 7).
+std::string encode_result_text(const client_id& id, const boost::json::value& result);
 // id absent -> "id":null (parse errors, undecodable ids).
 boost::json::object encode_error(const std::optional<client_id>& id, const error& e);
 boost::json::object encode_notification(std::string_view method, boost::json::object params);

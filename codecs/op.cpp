@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -641,6 +642,13 @@ json::value to_content_block(json::value&& output) {
   if (type_str && *type_str != "text") return std::move(output);
   auto* text = o->if_contains("text");
   if (!text || !text->is_string()) return to_content_block(static_cast<const json::value&>(output));
+  // Already an MCP text block (what exai-daemon sends): kept whole, nothing rebuilt.
+  const bool clean = type_str && std::all_of(o->begin(), o->end(), [](const json::key_value_pair& kv) {
+    const std::string_view k = kv.key();
+    return k == "type" || k == "text" ||
+           ((k == "annotations" || k == "_meta") && kv.value().is_object());
+  });
+  if (clean) return std::move(output);
   json::object block(o->storage());
   block.reserve(2);
   block.emplace("type", "text");

@@ -374,9 +374,13 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
                               ? "input closed; the call was cancelled after the grace period"
                               : "the gateway is shutting down; the call was cancelled");
       }
-      json::object msg = e.dialect == codecs::dialect::op ? op_reply(in, std::move(r))
-                                                          : jsonrpc_reply(*in.id, std::move(r));
-      deliver(std::move(msg), e.batch);
+      if (e.dialect == codecs::dialect::jsonrpc && r && !e.batch) {
+        send_text(codecs::jsonrpc::encode_result_text(*in.id, *r));  // no envelope object
+      } else {
+        json::object msg = e.dialect == codecs::dialect::op ? op_reply(in, std::move(r))
+                                                            : jsonrpc_reply(*in.id, std::move(r));
+        deliver(std::move(msg), e.batch);
+      }
     }
     if (e.batch) release_batch(e.batch);
     if (reader_waiting) reader_wake.cancel();

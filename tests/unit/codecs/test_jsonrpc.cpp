@@ -280,3 +280,21 @@ BOOST_AUTO_TEST_CASE(moving_jsonrpc_decode_matches_copying_decode) {
     BOOST_TEST((copied->result_or_error == moved->result_or_error), text);
   }
 }
+
+// The session writes results with encode_result_text: the same bytes as the envelope object.
+BOOST_AUTO_TEST_CASE(encode_result_text_is_serialize_of_encode_result) {
+  const json::value results[] = {
+      json::object{},
+      json::parse(R"({"content":[{"type":"text","text":"h\u00e9\"llo\n"}],"isError":true})"),
+      json::value(nullptr),
+      json::object{{"blob", std::string(5000, 'z')}},  // longer than the serializer's buffer
+  };
+  const client_id ids[] = {client_id{json::value(7)}, client_id{json::value("we\"ird\\id")},
+                           client_id{json::value(std::uint64_t{18446744073709551615u})},
+                           client_id{json::value(-3)}};
+  for (const auto& id : ids) {
+    for (const auto& r : results) {
+      BOOST_TEST(jsonrpc::encode_result_text(id, r) == json::serialize(jsonrpc::encode_result(id, r)));
+    }
+  }
+}

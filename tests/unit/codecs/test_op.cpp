@@ -363,6 +363,8 @@ BOOST_AUTO_TEST_CASE(moving_decode_server_matches_copying_decode) {
       R"({"op":"call_tool_res","request_id":"r1","outputs":[{"type":"text","text":"a","metadata":{"t":3}},{"type":"image","data":"AA==","mimeType":"image/png"}],"structured":{"k":[1,2]}})",
       R"({"op":"call_tool_res","request_id":"r2","outputs":[{"type":"text","text":{"not":"a string"},"annotations":{"a":1},"_meta":{"m":2}}],"is_error":true})",
       R"({"op":"call_tool_res","request_id":"r3","outputs":[{"text":"no type"}]})",
+      R"({"op":"call_tool_res","request_id":"r8","outputs":[{"type":"text","text":"k","annotations":{"audience":["user"]},"_meta":{"m":1}},{"text":"order","type":"text"}]})",
+      R"({"op":"call_tool_res","request_id":"r9","outputs":[{"type":"text","text":"k","annotations":3,"_meta":[1]}]})",
       R"({"op":"call_tool_res","request_id":"r4","outputs":[],"text":"legacy"})",
       R"({"op":"call_tool_res","request_id":"r5","error":{"code":"TOOL_NOT_FOUND","message":"nope"}})",
       R"({"op":"progress","request_id":"r6","progress":1,"total":4,"message":"m"})",
