@@ -3,7 +3,7 @@
 #include "gateway/ws_transport.hpp"
 
 #include "codecs/error.hpp"
-#include "gateway/pool/cork_stream.hpp"
+#include "net/cork_stream.hpp"
 #include "observability/log.hpp"
 #include "routes/auth.hpp"
 
@@ -60,7 +60,7 @@ std::string_view trim(std::string_view s) {
 // Frames to one client go out through a corking layer: a batch of replies is one send. Straight
 // on the socket, not beast::tcp_stream: after the upgrade the websocket's own timer does the
 // timeouts, and tcp_stream's per-operation bookkeeping was a cost on every read and write.
-using ws_layer = pool::cork_stream<tcp::socket>;
+using ws_layer = net::cork_stream<tcp::socket>;
 using ws_stream = websocket::stream<ws_layer>;
 
 // Counts open upgraded connections (shared by the listener and its transports).

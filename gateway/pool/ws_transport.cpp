@@ -2,7 +2,7 @@
 // websocket coroutine operations (toolchain-and-peers.md: ~25 s per such TU at -O0).
 #include "gateway/pool/ws_transport.hpp"
 
-#include "gateway/pool/cork_stream.hpp"
+#include "net/cork_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -122,7 +122,7 @@ class beast_transport final : public ws_transport {
   std::optional<std::uint16_t> close_code() const noexcept override { return close_code_; }
 
  private:
-  using layer_type = cork_stream<tcp::socket>;
+  using layer_type = net::cork_stream<tcp::socket>;
   beast::tcp_stream connecting_;  // until connected; its socket then moves into ws_
   std::optional<websocket::stream<layer_type>> ws_;
   tcp::resolver resolver_;

@@ -1,10 +1,10 @@
-// Component tests for pool::cork_stream (issue 7): the corking layer on beast::test::stream, alone
+// Component tests for net::cork_stream (issue 7): the corking layer on beast::test::stream, alone
 // and under websocket::stream, on one io_context driven by poll() (no sockets, no sleeps, no
 // blocking: a pending read on a test stream keeps work outstanding, so run() would not return).
 #define BOOST_TEST_MODULE pool_cork_stream_component
 #include <boost/test/unit_test.hpp>
 
-#include "gateway/pool/cork_stream.hpp"
+#include "net/cork_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -36,7 +36,7 @@ namespace websocket = beast::websocket;
 namespace tt = boost::test_tools;
 using boost::system::error_code;
 using test_stream = beast::test::stream;
-using corked = exai::pool::cork_stream<test_stream>;
+using corked = exai::net::cork_stream<test_stream>;
 using role = beast::role_type;
 
 // What beast::test::fail_count injects, as an error_code so that Boost.Test can print it.

@@ -1,7 +1,8 @@
 // A pass-through stream layer for websocket::stream that holds writes while "corked" and sends
 // them with the next uncorked write, so a writer draining several queued messages pays one
 // sendmsg instead of one per frame (issue 7 profile: a syscall per frame was the largest cost).
-// Used by the gateway's client transport and the pool's upstream transport.
+// Used by the gateway's client transport, the pool's upstream transport and exai-daemon's
+// connections.
 #pragma once
 
 #include <boost/asio/async_result.hpp>
@@ -17,7 +18,7 @@
 #include <cstddef>
 #include <utility>
 
-namespace exai::pool {
+namespace exai::net {
 
 // Ordering is exact and nothing stays behind:
 // - while corked, a write is copied into `pending_` and completes (posted, never inline) with
@@ -196,4 +197,4 @@ class cork_stream {
   bool writing_ = false;
 };
 
-}  // namespace exai::pool
+}  // namespace exai::net
