@@ -429,15 +429,18 @@ void op_connection::on_transport_closed() {
   }
 }
 
+std::optional<outgoing> op_connection::try_next_outgoing() {
+  if (outbox_.empty()) return std::nullopt;
+  outgoing item = std::move(outbox_.front());
+  outbox_.pop_front();
+  queued_bytes_ -= item.text.size();
+  notify_reader();
+  return item;
+}
+
 asio::awaitable<std::optional<outgoing>> op_connection::async_next_outgoing() {
   for (;;) {
-    if (!outbox_.empty()) {
-      outgoing item = std::move(outbox_.front());
-      outbox_.pop_front();
-      queued_bytes_ -= item.text.size();
-      notify_reader();
-      co_return item;
-    }
+    if (auto item = try_next_outgoing()) co_return item;
     if (finished_ || closing_) co_return std::nullopt;
     writer_wake_.expires_at(clock_type::time_point::max());
     boost::system::error_code ec;

@@ -54,6 +54,9 @@ class op_connection : public std::enable_shared_from_this<op_connection> {
 
   // Writer side: the next item to write, or nullopt once the connection is finished.
   boost::asio::awaitable<std::optional<outgoing>> async_next_outgoing();
+  // The next item if one is queued already, without waiting: the writer drains what queued up
+  // while it was writing, to send it as one batch (issue 7).
+  std::optional<outgoing> try_next_outgoing();
 
   // The transport is gone (read failed or the peer closed): running calls are cancelled and
   // nothing more is queued. Idempotent.

@@ -4,18 +4,19 @@
 #include "daemon/ws_server.hpp"
 
 #include "daemon/daemon_metrics.hpp"
+#include "net/cork_stream.hpp"
 #include "observability/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
@@ -31,7 +32,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-using ws_stream = websocket::stream<beast::tcp_stream>;
+// Replies go out through a corking layer: what queued up while the last write was out is one
+// send (issue 7). Straight on the socket: the websocket's own timer does the timeouts.
+using ws_layer = net::cork_stream<tcp::socket>;
+using ws_stream = websocket::stream<ws_layer>;
 using clock_type = std::chrono::steady_clock;
 
 ws_server_settings make_server_settings(const daemon_config& cfg) {
@@ -121,27 +125,75 @@ asio::awaitable<void> read_loop(ws_stream& ws, std::shared_ptr<op_connection> co
   conn->on_transport_closed();  // wakes the writer, stops running calls
 }
 
+// Sends a close frame for `item`.
+asio::awaitable<void> write_close(ws_stream& ws, const outgoing& item) {
+  websocket::close_reason why;
+  why.code = static_cast<websocket::close_code>(*item.close);  // our 40xx codes included
+  why.reason = item.reason;
+  boost::system::error_code ec;
+  co_await ws.async_close(why, asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// Writes the queued replies, as many as are ready in one go: all but the last corked (masked and
+// copied, no syscall), the last uncorked, taking them all in one gather write (issue 7: a
+// multiplexed connection carries many calls, one send per reply was the daemon's largest cost).
 asio::awaitable<void> write_loop(ws_stream& ws, std::shared_ptr<op_connection> conn) {
+  constexpr std::size_t max_batch_frames = 128;
+  constexpr std::size_t max_batch_bytes = 256 * 1024;
+  std::vector<std::string> batch;
   for (;;) {
     auto item = co_await conn->async_next_outgoing();
     if (!item) break;
-    boost::system::error_code ec;
     if (item->close) {
-      websocket::close_reason why;
-      why.code = static_cast<websocket::close_code>(*item->close);  // our 40xx codes included
-      why.reason = item->reason;
-      co_await ws.async_close(why, asio::redirect_error(asio::use_awaitable, ec));
+      co_await write_close(ws, *item);
       break;
     }
+    // Let the handlers already queued (the rest of what the last read brought in) run first and
+    // queue their replies: they go out in this write, not one write each.
+    co_await asio::post(ws.get_executor(), asio::use_awaitable);
+    batch.clear();
+    std::size_t bytes = item->text.size();
+    batch.push_back(std::move(item->text));
+    std::optional<outgoing> then_close;  // a close queued behind replies goes after them
+    while (batch.size() < max_batch_frames && bytes < max_batch_bytes) {
+      auto more = conn->try_next_outgoing();
+      if (!more) break;
+      if (more->close) {
+        then_close = std::move(more);
+        break;
+      }
+      bytes += more->text.size();
+      batch.push_back(std::move(more->text));
+    }
+    boost::system::error_code ec;
     ws.text(true);
-    co_await ws.async_write(asio::buffer(item->text), asio::redirect_error(asio::use_awaitable, ec));
+    {
+      auto& layer = ws.next_layer();
+      struct uncork_on_exit {
+        ws_layer& l;
+        ~uncork_on_exit() { l.uncork(); }
+      } guard{layer};
+      layer.cork();
+      for (std::size_t i = 0; i + 1 < batch.size() && !ec; ++i) {
+        co_await ws.async_write(asio::buffer(batch[i]), asio::redirect_error(asio::use_awaitable, ec));
+      }
+      layer.uncork();
+      if (!ec) {
+        co_await ws.async_write(asio::buffer(batch.back()),
+                                asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
     if (ec) {
       // The reader may still be pending on a half-dead socket: end it too.
       boost::system::error_code ignored;
-      beast::get_lowest_layer(ws).socket().close(ignored);
+      beast::get_lowest_layer(ws).close(ignored);
       break;
     }
-    metrics().bytes_out.inc(item->text.size());
+    metrics().bytes_out.inc(bytes);
+    if (then_close) {
+      co_await write_close(ws, *then_close);
+      break;
+    }
   }
 }
 
