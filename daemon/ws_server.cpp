@@ -134,9 +134,8 @@ asio::awaitable<void> write_close(ws_stream& ws, const outgoing& item) {
   co_await ws.async_close(why, asio::redirect_error(asio::use_awaitable, ec));
 }
 
-// Writes the queued replies, as many as are ready in one go: all but the last corked (masked and
-// copied, no syscall), the last uncorked, taking them all in one gather write (issue 7: a
-// multiplexed connection carries many calls, one send per reply was the daemon's largest cost).
+// Writes the queued replies, as many as are ready, in one send (net::async_write_corked; issue 7:
+// a multiplexed connection carries many calls, and one send per reply was a large cost).
 asio::awaitable<void> write_loop(ws_stream& ws, std::shared_ptr<op_connection> conn) {
   constexpr std::size_t max_batch_frames = 128;
   constexpr std::size_t max_batch_bytes = 256 * 1024;
@@ -165,24 +164,8 @@ asio::awaitable<void> write_loop(ws_stream& ws, std::shared_ptr<op_connection> c
       bytes += more->text.size();
       batch.push_back(std::move(more->text));
     }
-    boost::system::error_code ec;
     ws.text(true);
-    {
-      auto& layer = ws.next_layer();
-      struct uncork_on_exit {
-        ws_layer& l;
-        ~uncork_on_exit() { l.uncork(); }
-      } guard{layer};
-      layer.cork();
-      for (std::size_t i = 0; i + 1 < batch.size() && !ec; ++i) {
-        co_await ws.async_write(asio::buffer(batch[i]), asio::redirect_error(asio::use_awaitable, ec));
-      }
-      layer.uncork();
-      if (!ec) {
-        co_await ws.async_write(asio::buffer(batch.back()),
-                                asio::redirect_error(asio::use_awaitable, ec));
-      }
-    }
+    const auto ec = co_await net::async_write_corked(ws, batch);
     if (ec) {
       // The reader may still be pending on a half-dead socket: end it too.
       boost::system::error_code ignored;

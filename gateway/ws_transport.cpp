@@ -91,24 +91,9 @@ class ws_transport final : public message_transport {
     co_return ec;
   }
 
-  // All but the last message are corked (copied into the layer, no syscall); the last one is
-  // written uncorked and carries them all in one gather write. Beast's own frames (a pong) made
-  // meanwhile join the batch in order.
+  // One send for the whole batch (net::async_write_corked).
   asio::awaitable<error_code> async_write_messages(std::span<const std::string> messages) override {
-    if (messages.empty()) co_return error_code();
-    auto& layer = ws_.next_layer();
-    struct uncork_on_exit {
-      ws_layer& l;
-      ~uncork_on_exit() { l.uncork(); }
-    } guard{layer};
-    layer.cork();
-    for (std::size_t i = 0; i + 1 < messages.size(); ++i) {
-      auto [ec, n] = co_await ws_.async_write(asio::buffer(messages[i]), tuple_awaitable);
-      if (ec) co_return ec;
-    }
-    layer.uncork();
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(messages.back()), tuple_awaitable);
-    co_return ec;
+    co_return co_await net::async_write_corked(ws_, messages);
   }
 
   asio::awaitable<void> async_close(close_code code) override {

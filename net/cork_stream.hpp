@@ -2,13 +2,16 @@
 // them with the next uncorked write, so a writer draining several queued messages pays one
 // sendmsg instead of one per frame (issue 7 profile: a syscall per frame was the largest cost).
 // Used by the gateway's client transport, the pool's upstream transport and exai-daemon's
-// connections.
+// connections, through async_write_corked below.
 #pragma once
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/teardown.hpp>
@@ -16,6 +19,9 @@
 
 #include <cassert>
 #include <cstddef>
+#include <span>
+#include <string>
+#include <type_traits>
 #include <utility>
 
 namespace exai::net {
@@ -196,5 +202,29 @@ class cork_stream {
   bool corked_ = false;
   bool writing_ = false;
 };
+
+// Writes `texts` as messages on a websocket::stream<cork_stream<...>>, in order, as one send: all
+// but the last corked (framed and copied, no syscall), the last uncorked, carrying them all in
+// one gather write; a frame Beast makes meanwhile (a pong) joins the batch in order. The layer is
+// uncorked on every way out. An error ends the batch (and, for the caller, the connection).
+template <class WebSocketStream>
+boost::asio::awaitable<boost::system::error_code> async_write_corked(
+    WebSocketStream& ws, std::span<const std::string> texts) {
+  constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+  if (texts.empty()) co_return boost::system::error_code{};
+  auto& layer = ws.next_layer();
+  struct uncork_on_exit {
+    std::remove_reference_t<decltype(layer)>& l;
+    ~uncork_on_exit() { l.uncork(); }
+  } guard{layer};
+  layer.cork();
+  for (std::size_t i = 0; i + 1 < texts.size(); ++i) {
+    auto [ec, n] = co_await ws.async_write(boost::asio::buffer(texts[i]), nothrow);
+    if (ec) co_return ec;
+  }
+  layer.uncork();
+  auto [ec, n] = co_await ws.async_write(boost::asio::buffer(texts.back()), nothrow);
+  co_return ec;
+}
 
 }  // namespace exai::net

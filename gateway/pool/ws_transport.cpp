@@ -85,25 +85,11 @@ class beast_transport final : public ws_transport {
     co_return ec;
   }
 
-  // All but the last frame are corked (masked and copied, no syscall); the last one is written
-  // uncorked and takes them all in one gather write, with any pong Beast made meanwhile in order.
+  // One send for the whole batch (net::async_write_corked).
   asio::awaitable<boost::system::error_code> async_write_batch(
       std::span<const std::string> texts) override {
-    if (texts.empty()) co_return boost::system::error_code{};
     if (!ws_) co_return asio::error::not_connected;
-    auto& layer = ws_->next_layer();
-    struct uncork_on_exit {
-      layer_type& l;
-      ~uncork_on_exit() { l.uncork(); }
-    } guard{layer};
-    layer.cork();
-    for (std::size_t i = 0; i + 1 < texts.size(); ++i) {
-      auto [ec, n] = co_await ws_->async_write(asio::buffer(texts[i]), use_nothrow);
-      if (ec) co_return ec;
-    }
-    layer.uncork();
-    auto [ec, n] = co_await ws_->async_write(asio::buffer(texts.back()), use_nothrow);
-    co_return ec;
+    co_return co_await net::async_write_corked(*ws_, texts);
   }
 
   void close() noexcept override {
