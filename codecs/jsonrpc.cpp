@@ -2,7 +2,8 @@
 // batch into the canonical inbound; encode results, errors and notifications. Ids keep their type.
 #include "codecs/jsonrpc.hpp"
 
-#include <boost/json/serializer.hpp>
+#include "codecs/parse.hpp"
+
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
@@ -136,13 +137,9 @@ std::string encode_result_text(const client_id& id, const json::value& result) {
   std::string out;
   out.reserve(64);
   out += R"({"jsonrpc":"2.0","id":)";
-  json::serializer sr;
-  char buf[1024];
-  sr.reset(&id.value);
-  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
+  append_json(out, id.value);
   out += R"(,"result":)";
-  sr.reset(&result);
-  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
+  append_json(out, result);
   out += '}';
   return out;
 }

@@ -5,7 +5,6 @@
 #include "codecs/parse.hpp"
 
 #include <boost/json/serialize.hpp>
-#include <boost/json/serializer.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -413,32 +412,16 @@ json::object encode(const call_tool& m) {
   return o;
 }
 
-namespace {
-template <class T>
-void append_json(std::string& out, const T& v) {
-  json::serializer sr;
-  sr.reset(&v);
-  char buf[1024];
-  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
-}
-void append_json_string(std::string& out, std::string_view s) {
-  json::serializer sr;
-  sr.reset(s);
-  char buf[256];
-  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
-}
-}  // namespace
-
 std::string encode_text(const call_tool& m) {
   std::string out;
   out.reserve(64 + m.name.size() + (m.request_id ? m.request_id->size() : 0));
   out += R"({"op":"call_tool")";
   if (m.request_id) {
     out += R"(,"request_id":)";
-    append_json_string(out, *m.request_id);
+    append_json(out, std::string_view(*m.request_id));
   }
   out += R"(,"name":)";
-  append_json_string(out, m.name);
+  append_json(out, std::string_view(m.name));
   out += R"(,"arguments":)";
   append_json(out, m.arguments);
   out += '}';

@@ -6,6 +6,7 @@
 #include <boost/json/error.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 
 #include <cmath>
 #include <cstring>
@@ -114,6 +115,20 @@ std::string to_line(const json::value& v) {
   });
   return json::serialize(copy);
 }
+
+namespace {
+template <class T>
+void append_serialized(std::string& out, const T& v) {
+  json::serializer sr;
+  sr.reset(v);
+  char buf[1024];
+  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
+}
+}  // namespace
+
+void append_json(std::string& out, const json::value& v) { append_serialized(out, &v); }
+void append_json(std::string& out, const json::object& o) { append_serialized(out, &o); }
+void append_json(std::string& out, std::string_view s) { append_serialized(out, s); }
 
 boost::json::value json_number(double d) noexcept {
   if (!std::isfinite(d)) return nullptr;

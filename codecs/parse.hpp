@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace exai::codecs {
@@ -20,6 +21,12 @@ result<boost::json::value> parse_json(std::string_view text, const parse_limits&
 
 // Compact serialisation (no newlines: safe as one stdio line).
 std::string to_line(const boost::json::value& v);
+
+// Appends the compact serialisation of a value, an object or a string (quoted and escaped) to
+// `out`: for encoders that write a message's envelope by hand around its JSON parts.
+void append_json(std::string& out, const boost::json::value& v);
+void append_json(std::string& out, const boost::json::object& o);
+void append_json(std::string& out, std::string_view s);
 
 // A number as we write it: integral values as integers (3, not 3E0, which strictly typed clients
 // such as serde's u64 reject); non-finite values as null (they are not JSON).
