@@ -594,20 +594,31 @@ std::string error_text(const wire_error& e) {
 
 // A text output keeps type and text (plus MCP's own annotations/_meta); the reference daemon's
 // `metadata` and anything else is dropped. Other block types pass through untouched.
-json::value to_content_block(const json::value& output) {
-  const auto* o = output.if_object();
+// Takes the output apart: a text block keeps its own text string, and a block that already is an
+// MCP text block (what exai-daemon sends) is kept whole.
+json::value to_content_block(json::value&& output) {
+  auto* o = output.if_object();
   if (!o) {
-    const auto* s = output.if_string();
-    return json::object{{"type", "text"}, {"text", s ? *s : json::string(json::serialize(output))}};
+    auto* s = output.if_string();
+    return json::object{{"type", "text"},
+                        {"text", s ? std::move(*s) : json::string(json::serialize(output))}};
   }
   const auto* type = o->if_contains("type");
   const auto* type_str = type ? type->if_string() : nullptr;
-  if (type_str && *type_str != "text") return output;
-  json::object block;
+  if (type_str && *type_str != "text") return std::move(output);
+  auto* text = o->if_contains("text");
+  const bool text_is_string = text && text->is_string();
+  const bool clean = type_str && text_is_string &&
+                     std::all_of(o->begin(), o->end(), [](const json::key_value_pair& kv) {
+                       const std::string_view k = kv.key();
+                       return k == "type" || k == "text" ||
+                              ((k == "annotations" || k == "_meta") && kv.value().is_object());
+                     });
+  if (clean) return std::move(output);
+  json::object block(o->storage());
   block.emplace("type", "text");
-  const auto* text = o->if_contains("text");
-  if (text && text->is_string()) {
-    block.emplace("text", *text);
+  if (text_is_string) {
+    block.emplace("text", std::move(*text));
   } else {
     block.emplace("text", text ? json::serialize(*text) : std::string());
   }
@@ -616,47 +627,9 @@ json::value to_content_block(const json::value& output) {
   return block;
 }
 
-// The same, taking the output apart: a text block keeps its own text string (moved, not copied).
-json::value to_content_block(json::value&& output) {
-  auto* o = output.if_object();
-  if (!o) return to_content_block(static_cast<const json::value&>(output));
-  const auto* type = o->if_contains("type");
-  const auto* type_str = type ? type->if_string() : nullptr;
-  if (type_str && *type_str != "text") return std::move(output);
-  auto* text = o->if_contains("text");
-  if (!text || !text->is_string()) return to_content_block(static_cast<const json::value&>(output));
-  // Already an MCP text block (what exai-daemon sends): kept whole, nothing rebuilt.
-  const bool clean = type_str && std::all_of(o->begin(), o->end(), [](const json::key_value_pair& kv) {
-    const std::string_view k = kv.key();
-    return k == "type" || k == "text" ||
-           ((k == "annotations" || k == "_meta") && kv.value().is_object());
-  });
-  if (clean) return std::move(output);
-  json::object block(o->storage());
-  block.reserve(2);
-  block.emplace("type", "text");
-  block.emplace("text", std::move(*text));
-  copy_if(*o, block, "annotations", json::kind::object);
-  copy_if(*o, block, "_meta", json::kind::object);
-  return block;
-}
-
 }  // namespace
 
-tool_result to_tool_result(const call_tool_res& r) {
-  if (r.error) return to_tool_result(*r.error);
-  tool_result t;
-  if (r.outputs && !r.outputs->empty()) {
-    t.content.reserve(r.outputs->size());
-    for (const auto& output : *r.outputs) t.content.push_back(to_content_block(output));
-  } else if (r.text) {
-    // Older daemons: a top-level text, used only when there are no outputs to avoid doubling.
-    t.content.push_back(json::object{{"type", "text"}, {"text", *r.text}});
-  }
-  t.is_error = r.is_error;
-  t.structured = r.structured;
-  return t;
-}
+tool_result to_tool_result(const call_tool_res& r) { return to_tool_result(call_tool_res(r)); }
 
 tool_result to_tool_result(call_tool_res&& r) {
   if (r.error) return to_tool_result(*r.error);
@@ -665,6 +638,7 @@ tool_result to_tool_result(call_tool_res&& r) {
     t.content.reserve(r.outputs->size());
     for (auto& output : *r.outputs) t.content.push_back(to_content_block(std::move(output)));
   } else if (r.text) {
+    // Older daemons: a top-level text, used only when there are no outputs to avoid doubling.
     t.content.push_back(json::object{{"type", "text"}, {"text", *r.text}});
   }
   t.is_error = r.is_error;
