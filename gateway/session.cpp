@@ -335,7 +335,8 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     e.done = true;
     if (auto it = table.find(e.key); it != table.end() && it->second.get() == &e) table.erase(it);
     metrics::inflight().add(-1);
-    trim_after_burst(metrics::inflight().value());
+    thread_local burst_tracker bursts;  // per io thread: each sees its own bursts
+    if (bursts.on_finished(metrics::inflight().value())) release_free_memory_soon(ex);
 
     // Outcome, for metrics and the request log.
     std::string_view outcome = "ok";
