@@ -44,8 +44,9 @@ class burst_tracker {
 // The release runs a moment later, twice, not at once: when the last request of a burst finishes,
 // its coroutine frames and buffers (and those of the calls before it) are still being freed, and
 // mimalloc decommits freed pages only once they have been free for a while (its decommit delays);
-// a collect gives back what is due by then. Measured on cancel-10k: an immediate collect left the
-// gateway near its peak; these two shots bring it back to ~12-16 MB (bench/README.md).
+// a collect gives back what is due by then. Measured on cancel-10k (bench/README.md): with the
+// collect at once the gateway still held 41-69 MB a second later; with these two shots it was at
+// 12-14 MB once the clients had gone.
 inline void release_free_memory_soon(const boost::asio::any_io_executor& ex,
                                      std::chrono::milliseconds first = std::chrono::milliseconds(250),
                                      std::chrono::milliseconds second = std::chrono::milliseconds(1500)) {
