@@ -2,10 +2,13 @@
 #include "codecs/parse.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 using namespace exai::codecs;
 namespace json = boost::json;
@@ -161,3 +164,25 @@ BOOST_AUTO_TEST_CASE(json_number_writes_whole_values_as_integers) {
   BOOST_TEST(exai::codecs::to_line(json_number(100.0)) == "100");
 }
 
+
+// append_json copies strings that need no escape straight between quotes: the result must be
+// what Boost.JSON's serializer writes, for every kind of string.
+BOOST_AUTO_TEST_CASE(append_json_strings_match_the_serializer) {
+  const std::string cases[] = {
+      "",
+      "echo",
+      "0b0e4f4e-2a6c-4d7a-9d51-1f0c0a4c9e11",
+      "h\xc3\xa9llo \xf0\x9f\x98\x80",  // UTF-8 passes through
+      "slash/and\x7f" "del",
+      "quote\"inside",
+      "back\\slash",
+      std::string("nul\0byte", 8),
+      "tab\tnewline\ncr\rformfeed\fbell\x07",
+      std::string(3000, 'a'),  // longer than the serializer's buffer
+  };
+  for (const auto& c : cases) {
+    std::string out = "prefix:";
+    append_json(out, std::string_view(c));
+    BOOST_TEST(out == "prefix:" + boost::json::serialize(boost::json::string(c)), c.substr(0, 40));
+  }
+}
