@@ -213,21 +213,22 @@ std::string registry::render() const {
     append_escaped(out, fam->help, false);
     out.append("\n# TYPE ").append(name).push_back(' ');
     out.append(kind_name(fam->type)).push_back('\n');
-    for (const auto& [key, s] : fam->by_labels) {
+    for (const auto& entry : fam->by_labels) {
+      const auto& s = entry.second;  // a plain reference: lambdas capture it on every compiler
+      // One sample line: NAME{labels} VALUE (the counter's and the gauge's value types differ).
+      const auto sample = [&out, &name, &s](auto value) {
+        out.append(name);
+        append_labels(out, s.shown);
+        out.push_back(' ');
+        append_number(out, value);
+        out.push_back('\n');
+      };
       switch (fam->type) {
         case kind::counter:
-          out.append(name);
-          append_labels(out, s.shown);
-          out.push_back(' ');
-          append_number(out, s.c->value());
-          out.push_back('\n');
+          sample(s.c->value());
           break;
         case kind::gauge:
-          out.append(name);
-          append_labels(out, s.shown);
-          out.push_back(' ');
-          append_number(out, s.g->value());
-          out.push_back('\n');
+          sample(s.g->value());
           break;
         case kind::histogram: {
           const auto& b = histogram::bounds();
