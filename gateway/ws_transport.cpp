@@ -4,6 +4,7 @@
 
 #include "codecs/error.hpp"
 #include "net/cork_stream.hpp"
+#include "net/ws_keepalive.hpp"
 #include "observability/log.hpp"
 #include "routes/auth.hpp"
 
@@ -70,9 +71,15 @@ struct connection_count {
 
 class ws_transport final : public message_transport {
  public:
-  ws_transport(ws_stream ws, std::shared_ptr<connection_count> count)
-      : ws_(std::move(ws)), count_(std::move(count)) {}
-  ~ws_transport() override { count_->open.fetch_sub(1, std::memory_order_relaxed); }
+  ws_transport(ws_stream ws, std::shared_ptr<connection_count> count,
+               std::chrono::milliseconds idle_timeout)
+      : ws_(std::move(ws)), count_(std::move(count)) {
+    keepalive_.start(ws_, idle_timeout);
+  }
+  ~ws_transport() override {
+    keepalive_.stop();
+    count_->open.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   asio::any_io_executor get_executor() override { return ws_.get_executor(); }
 
@@ -80,6 +87,7 @@ class ws_transport final : public message_transport {
     buffer_.consume(buffer_.size());
     auto [ec, n] = co_await ws_.async_read(buffer_, tuple_awaitable);
     if (ec) co_return ec;  // message_too_big: Beast has already closed with 1009
+    keepalive_.note_activity();
     const auto data = buffer_.cdata();
     out = std::string_view(static_cast<const char*>(data.data()), data.size());
     co_return error_code();
@@ -109,6 +117,7 @@ class ws_transport final : public message_transport {
   ws_stream ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<connection_count> count_;
+  net::ws_keepalive<ws_stream> keepalive_;
 };
 
 }  // namespace
@@ -279,10 +288,12 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
 
     stream.expires_never();  // the websocket's own timeouts take over
     ws_stream ws(std::move(stream.socket()));
+    // Beast times the handshakes (upgrade and close); the idle timeout and its pings are
+    // net::ws_keepalive's, in the transport (no timer re-armed per read).
     websocket::stream_base::timeout t;
     t.handshake_timeout = limits.handshake_timeout;
-    t.idle_timeout = limits.idle_timeout;
-    t.keep_alive_pings = true;  // a ping after half the idle time; close after all of it
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
     ws.set_option(t);
     ws.set_option(websocket::stream_base::decorator([offers_mcp](websocket::response_type& res) {
       res.set(http::field::server, "exai-gateway");
@@ -299,7 +310,8 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
       co_return;
     }
     // From here the transport owns the connection's place in the count.
-    self->handler(std::make_unique<ws_transport>(std::move(ws), self->count), authenticated);
+    self->handler(std::make_unique<ws_transport>(std::move(ws), self->count, limits.idle_timeout),
+                  authenticated);
   }
 };
 

@@ -41,7 +41,8 @@ struct pool_options {
   std::map<std::string, std::chrono::milliseconds> tool_timeouts;  // per-tool budgets
   std::size_t max_serial_connections = 10;    // per daemon address (reference daemon: 10 per IP)
   // WebSocket keep-alive: a ping after idle_timeout/2 of silence, the connection is dropped after
-  // idle_timeout without any frame from the daemon (Beast stream_base::timeout).
+  // idle_timeout without any frame from the daemon (net::ws_keepalive, which checks every
+  // idle_timeout/4: each step may come up to a quarter later).
   std::chrono::milliseconds idle_timeout{30000};
   std::size_t read_limit = 64u * 1024 * 1024;       // largest daemon message accepted (>= 64 MiB)
   std::uint32_t max_inflight_default = 64;    // multiplexed, when the ack names no max_inflight

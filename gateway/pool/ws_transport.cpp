@@ -3,6 +3,7 @@
 #include "gateway/pool/ws_transport.hpp"
 
 #include "net/cork_stream.hpp"
+#include "net/ws_keepalive.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -46,12 +47,13 @@ class beast_transport final : public ws_transport {
     auto& ws = *ws_;
     ws.next_layer().next_layer().set_option(tcp::no_delay(true));
 
-    // Pings when idle, and the connection is dropped when the daemon goes silent (issue 5: pings
-    // and idle timeout).
+    // Beast times the handshakes; pings when idle, and dropping the connection when the daemon
+    // goes silent (issue 5), are net::ws_keepalive's, started once the upgrade is done (no timer
+    // re-armed per read: issue 7).
     websocket::stream_base::timeout t{};
     t.handshake_timeout = p.connect_timeout;
-    t.idle_timeout = p.idle_timeout;
-    t.keep_alive_pings = true;
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
     ws.set_option(t);
     ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
       req.set(beast::http::field::user_agent, "exai-gateway");
@@ -64,6 +66,7 @@ class beast_transport final : public ws_transport {
     auto [hec] = co_await ws.async_handshake(host, target, use_nothrow);
     if (hec) co_return hec;
     ws.text(true);
+    keepalive_.start(ws, p.idle_timeout);
     co_return boost::system::error_code{};
   }
 
@@ -75,6 +78,7 @@ class beast_transport final : public ws_transport {
       if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
       co_return ec;
     }
+    keepalive_.note_activity();
     out = beast::buffers_to_string(buffer_.data());
     co_return boost::system::error_code{};
   }
@@ -92,9 +96,12 @@ class beast_transport final : public ws_transport {
     co_return co_await net::async_write_corked(*ws_, texts);
   }
 
+  ~beast_transport() override { keepalive_.stop(); }
+
   void close() noexcept override {
     boost::system::error_code ignored;
     closed_ = true;
+    keepalive_.stop();
     resolver_.cancel();
     connecting_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     connecting_.close();
@@ -110,7 +117,9 @@ class beast_transport final : public ws_transport {
  private:
   using layer_type = net::cork_stream<tcp::socket>;
   beast::tcp_stream connecting_;  // until connected; its socket then moves into ws_
-  std::optional<websocket::stream<layer_type>> ws_;
+  using stream_type = websocket::stream<layer_type>;
+  std::optional<stream_type> ws_;
+  net::ws_keepalive<stream_type> keepalive_;  // declared after ws_: stopped before it goes
   tcp::resolver resolver_;
   beast::flat_buffer buffer_;
   std::optional<std::uint16_t> close_code_;
