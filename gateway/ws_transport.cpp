@@ -85,8 +85,9 @@ class ws_transport final : public message_transport {
 
   asio::awaitable<error_code> async_read_message(std::string_view& out) override {
     buffer_.consume(buffer_.size());
-    auto [ec, n] = co_await ws_.async_read(buffer_, tuple_awaitable);
-    if (ec) co_return ec;  // message_too_big: Beast has already closed with 1009
+    if (auto ec = co_await net::async_read_message(ws_, buffer_)) {
+      co_return ec;  // message_too_big: Beast has already closed with 1009
+    }
     keepalive_.note_activity();
     const auto data = buffer_.cdata();
     out = std::string_view(static_cast<const char*>(data.data()), data.size());

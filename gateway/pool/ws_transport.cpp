@@ -73,8 +73,7 @@ class beast_transport final : public ws_transport {
   asio::awaitable<boost::system::error_code> async_read(std::string& out) override {
     if (!ws_) co_return asio::error::not_connected;
     buffer_.clear();
-    auto [ec, n] = co_await ws_->async_read(buffer_, use_nothrow);
-    if (ec) {
+    if (auto ec = co_await net::async_read_message(*ws_, buffer_)) {
       if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
       co_return ec;
     }
