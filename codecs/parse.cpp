@@ -86,7 +86,10 @@ result<json::value> parse_json(std::string_view text, const parse_limits& limits
   }
   json::parse_options opts;
   opts.max_depth = limits.max_depth;
-  json::parser p(json::storage_ptr(), opts);
+  // The parser's value stack starts in this buffer: a message of ordinary size is parsed
+  // without allocating the stack itself (issue 7 profile; only the values are allocated).
+  unsigned char stack_buffer[2048];
+  json::parser p(json::storage_ptr(), opts, stack_buffer, sizeof stack_buffer);
   boost::system::error_code ec;
   // parser::write takes the whole text: it reports incomplete input and trailing non-whitespace.
   p.write(text.data(), text.size(), ec);
