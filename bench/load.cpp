@@ -450,6 +450,8 @@ asio::awaitable<void> engine::async_main_load() {
   extra_["warmup_answers"] = warm_ok_;
   extra_["notifications"] = notifications_;
   extra_["bench_cpu_s"] = round_to(self_after - self_before, 3);
+  // Answers confirmed by the learned answer shape instead of a parse (protocol.hpp).
+  if (codec_.wire() == bench::dialect::mcp) extra_["answers_by_shape"] = codec_.shape_matches();
   if (codec_.wire() == bench::dialect::op) extra_["multiplex_granted"] = all_multiplex_;
   if (pid > 0) {
     extra_["target_pid"] = pid;

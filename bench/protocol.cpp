@@ -220,8 +220,94 @@ bool codec::text_ok(unsigned conn, std::uint64_t id, const json::value* content)
   return text->get_string() == scratch_;
 }
 
+namespace {
+
+// A JSON-RPC id as the server wrote it: decimal digits, no sign, no leading zero.
+std::optional<std::uint64_t> take_uint(std::string_view s, std::size_t& pos) {
+  std::size_t end = pos;
+  while (end < s.size() && s[end] >= '0' && s[end] <= '9') ++end;
+  if (end == pos || (s[pos] == '0' && end - pos > 1)) return std::nullopt;
+  auto v = parse_uint(s.substr(pos, end - pos));
+  if (v) pos = end;
+  return v;
+}
+
+bool take(std::string_view s, std::size_t& pos, std::string_view piece) {
+  if (s.compare(pos, piece.size(), piece) != 0) return false;
+  pos += piece.size();
+  return true;
+}
+
+}  // namespace
+
+void codec::learn_shape(unsigned conn, std::uint64_t id, std::string_view msg) {
+  make_text(conn, id, scratch_);
+  const std::string_view text = scratch_;
+  // The text once, as a whole JSON string (make_text writes nothing that needs escaping).
+  const auto t = msg.find(text);
+  if (t == std::string_view::npos || msg.find(text, t + 1) != std::string_view::npos) return;
+  if (t == 0 || msg[t - 1] != '"' || t + text.size() >= msg.size() || msg[t + text.size()] != '"')
+    return;
+  // The id once, as the number after "id": (compact output; other layouts keep the full check).
+  const std::string key = "\"id\":" + std::to_string(id);
+  const auto k = msg.find(key);
+  if (k == std::string_view::npos || msg.find(key, k + 1) != std::string_view::npos) return;
+  const auto d = k + key.size() - std::to_string(id).size();  // where the digits start
+  const auto d_end = k + key.size();
+  if (d_end >= msg.size() || (msg[d_end] != ',' && msg[d_end] != '}')) return;
+  if (d_end > t && d < t + text.size()) return;  // overlapping: not a shape we can cut
+  answer_shape s;
+  s.learned = true;
+  s.id_first = d < t;
+  if (s.id_first) {
+    s.head = msg.substr(0, d);
+    s.middle = msg.substr(d_end, t - d_end);
+    s.tail = msg.substr(t + text.size());
+  } else {
+    s.head = msg.substr(0, t);
+    s.middle = msg.substr(t + text.size(), d - (t + text.size()));
+    s.tail = msg.substr(d_end);
+  }
+  shape_ = std::move(s);
+}
+
+std::optional<std::uint64_t> codec::match_shape(unsigned conn, std::string_view msg) {
+  std::size_t pos = 0;
+  if (!take(msg, pos, shape_.head)) return std::nullopt;
+  std::optional<std::uint64_t> id;
+  if (shape_.id_first) {
+    id = take_uint(msg, pos);
+    if (!id || !take(msg, pos, shape_.middle)) return std::nullopt;
+    make_text(conn, *id, scratch_);
+    if (!take(msg, pos, scratch_)) return std::nullopt;
+  } else {
+    // The text comes first; it names its own id: "c<conn>r<id>." (make_text).
+    std::size_t p = pos;
+    if (!take(msg, p, "c")) return std::nullopt;
+    auto c = take_uint(msg, p);
+    if (!c || *c != conn || !take(msg, p, "r")) return std::nullopt;
+    id = take_uint(msg, p);
+    if (!id) return std::nullopt;
+    make_text(conn, *id, scratch_);
+    if (!take(msg, pos, scratch_) || !take(msg, pos, shape_.middle)) return std::nullopt;
+    auto again = take_uint(msg, pos);
+    if (!again || *again != *id) return std::nullopt;
+  }
+  if (msg.substr(pos) != shape_.tail) return std::nullopt;
+  return id;
+}
+
 verdict codec::check(unsigned conn, std::string_view msg) {
   if (dialect_ == bench::dialect::raw) return check_raw(conn, msg);
+  const bool shaped = dialect_ == bench::dialect::mcp && check_text_;
+  if (shaped && shape_.learned) {
+    if (auto id = match_shape(conn, msg)) {
+      ++shape_matches_;
+      verdict ok;
+      ok.kind = verdict::answer;
+      return with_id(ok, *id);
+    }
+  }
   // The parsed value lives in a per-call monotonic arena over a member buffer: no heap
   // allocation for answers that fit (issue 7).
   json::monotonic_resource arena(value_buf_, sizeof value_buf_);
@@ -231,8 +317,10 @@ verdict codec::check(unsigned conn, std::string_view msg) {
   if (ec) return error_verdict(error_kind::bad_json);
   json::value v = parser_.release();
   if (!v.is_object()) return error_verdict(error_kind::bad_json);
-  return dialect_ == bench::dialect::mcp ? check_mcp(conn, v.get_object())
-                                         : check_op(conn, v.get_object());
+  verdict r = dialect_ == bench::dialect::mcp ? check_mcp(conn, v.get_object())
+                                              : check_op(conn, v.get_object());
+  if (shaped && !shape_.learned && r.kind == verdict::answer) learn_shape(conn, r.id, msg);
+  return r;
 }
 
 verdict codec::check_mcp(unsigned conn, const json::object& o) {

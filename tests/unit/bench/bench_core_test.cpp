@@ -176,6 +176,63 @@ BOOST_AUTO_TEST_CASE(mcp_answers_are_checked) {
   BOOST_TEST(!c.check_handshake_reply(R"({"jsonrpc":"2.0","id":0,"error":{"code":-1}})").empty());
 }
 
+// The learned answer shape (issue 7: the generator shares the cores with what it measures): after
+// one answer passed the full check, answers of the same bytes but their own id and text are
+// accepted without a parse; everything else still gets the full check and its verdict.
+BOOST_AUTO_TEST_CASE(mcp_answer_shape_is_learned_and_never_loosens_the_check) {
+  auto o = parse({"mcp-ws", "--url", "ws://127.0.0.1:1", "--payload-bytes", "40"});
+  codec c(dialect::mcp, o);
+  std::string t7, t8;
+  c.make_text(1, 7, t7);
+  c.make_text(1, 8, t8);
+  auto gateway_style = [](std::uint64_t id, const std::string& text, const char* is_error) {
+    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+           R"(,"result":{"content":[{"type":"text","text":")" + text + R"("}],"isError":)" +
+           is_error + "}}";
+  };
+  BOOST_TEST((c.check(1, gateway_style(7, t7, "false")).kind == verdict::answer));
+  BOOST_TEST(c.shape_matches() == 0u);  // that one was parsed, and taught the shape
+
+  std::string t123456;
+  c.make_text(1, 123456, t123456);
+  auto fast = c.check(1, gateway_style(123456, t123456, "false"));
+  BOOST_TEST((fast.kind == verdict::answer));
+  BOOST_TEST(fast.id == 123456u);
+  BOOST_TEST(c.shape_matches() == 1u);
+
+  // Same shape, wrong text (another request's, another connection's): the full check says so.
+  auto swapped = c.check(1, gateway_style(7, t8, "false"));
+  BOOST_TEST((swapped.error == error_kind::mismatch));
+  BOOST_TEST((c.check(2, gateway_style(7, t7, "false")).error == error_kind::mismatch));
+  // A tool error in the same layout differs in its bytes: parsed, and reported.
+  BOOST_TEST((c.check(1, gateway_style(7, t7, "true")).error == error_kind::error_reply));
+  // A leading zero is not a JSON number: not the shape, and not JSON either.
+  BOOST_TEST((c.check(1, gateway_style(7, t7, "false").replace(22, 1, "07")).error ==
+              error_kind::bad_json));
+  // A cut-short answer and one with something appended are not the shape.
+  std::string whole = gateway_style(8, t8, "false");
+  BOOST_TEST((c.check(1, whole.substr(0, whole.size() - 1)).error == error_kind::bad_json));
+  BOOST_TEST((c.check(1, whole + " x").error == error_kind::bad_json));
+  // Another layout still passes through the full check.
+  BOOST_TEST((c.check(1, mcp_echo_answer(c, 1, 8)).kind == verdict::answer));
+  BOOST_TEST(c.shape_matches() == 1u);
+
+  // The SDK's layout puts the id last: learned the same way.
+  codec sdk(dialect::mcp, o);
+  auto sdk_style = [](std::uint64_t id, const std::string& text) {
+    return R"({"result":{"content":[{"type":"text","text":")" + text +
+           R"("}]},"jsonrpc":"2.0","id":)" + std::to_string(id) + "}";
+  };
+  BOOST_TEST((sdk.check(1, sdk_style(7, t7)).kind == verdict::answer));
+  auto sdk_fast = sdk.check(1, sdk_style(8, t8));
+  BOOST_TEST((sdk_fast.kind == verdict::answer));
+  BOOST_TEST(sdk_fast.id == 8u);
+  BOOST_TEST(sdk.shape_matches() == 1u);
+  // The id after the text must be the one the text names.
+  BOOST_TEST((sdk.check(1, sdk_style(9, t8)).error == error_kind::mismatch));
+  BOOST_TEST(sdk.shape_matches() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(op_requests_and_answers) {
   auto o = parse({"op", "--url", "ws://127.0.0.1:1", "--payload-bytes", "20"});
   codec c(dialect::op, o);
