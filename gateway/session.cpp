@@ -135,6 +135,9 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   session_stats stats;
 
   std::unordered_map<std::string, std::shared_ptr<inflight_entry>> table;
+  // Finished requests whose cancellation signal must outlive their coroutine's last turn
+  // (spawn_request); released by the next read or write, which run on later turns.
+  std::vector<std::shared_ptr<inflight_entry>> finished_entries;
   std::uint64_t anonymous_ids = 0;
 
   std::deque<std::string> queue;
@@ -323,10 +326,16 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     auto slot = e->signal.slot();
     asio::co_spawn(ex, run_request(shared_from_this(), h, std::move(in), e),
                    asio::bind_cancellation_slot(
-                       slot, [e, ex = ex](std::exception_ptr) mutable {
+                       slot, [e, self = shared_from_this()](std::exception_ptr) mutable {
                          // The signal may still be referenced by the finishing coroutine
-                         // machinery: release it on a later turn.
-                         asio::post(ex, [e = std::move(e)]() {});
+                         // machinery: release it on a later turn. The session's next read or
+                         // write is one (no post per call: issue 7 profile); a session that is
+                         // going away posts.
+                         if (self.use_count() > 1) {
+                           self->finished_entries.push_back(std::move(e));
+                         } else {
+                           asio::post(self->ex, [e = std::move(e), self = std::move(self)]() {});
+                         }
                        }));
   }
 
@@ -517,6 +526,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
 
   // One message, as far as it goes without suspending (issue 7: no coroutine frame per message).
   std::optional<deferred> on_message_now(std::string_view text) {
+    finished_entries.clear();
     auto parsed = codecs::parse_json(text, opts.limits);
     if (!parsed) {
       send_error_in_dialect(parsed.error());
@@ -653,6 +663,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
                    {"error", ec.message()});
           break;
         }
+        s.finished_entries.clear();
         s.stats.messages_out += batch.size();
         s.stats.bytes_out += batch_bytes;
         metrics::bytes_out().inc(batch_bytes);
