@@ -7,6 +7,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <csignal>
+
 using namespace exai::pool;
 using namespace exai::pool::itest;
 
@@ -122,6 +124,35 @@ asio::awaitable<void> tools_refresh_body(peer* d, mode_param m) {
   co_await pool.async_stop();
 }
 
+// A daemon that stops answering without closing its connections (SIGSTOP: the kernel keeps its
+// sockets open and even accepts new ones): the keep-alive pings, hears nothing back and drops the
+// connections after idle_timeout; after SIGCONT the pool reconnects and calls go through (issue 5:
+// pings and idle timeout; issue 7 moved them from Beast's per-read timer to net::ws_keepalive).
+asio::awaitable<void> silent_daemon_body(peer* d, mode_param) {
+  auto ex = co_await asio::this_coro::executor;
+  auto o = test_options(d->port, 2);
+  o.idle_timeout = ms(1000);
+  daemon_pool pool(ex, o);
+  pool.start();
+  co_await wait_pool_ready(pool, 2);
+  // Quiet but alive: over two idle timeouts without a call, the daemon's pongs keep both.
+  co_await sleep_for(ms(2500));
+  BOOST_TEST(pool.snapshot().ready == 2u);
+
+  d->proc.signal(SIGSTOP);
+  const bool dropped = co_await wait_until([&] { return pool.snapshot().ready == 0; }, ms(8000));
+  d->proc.signal(SIGCONT);
+  BOOST_TEST_REQUIRE(dropped, "connections to a stopped daemon were never dropped");
+
+  co_await wait_pool_ready(pool, 2);
+  json::object args;  // built apart from the co_await (toolchain gotcha 1)
+  args["text"] = "back";
+  auto r = co_await call(pool, "echo", std::move(args), ms(5000));
+  BOOST_TEST_REQUIRE(r.has_value(), describe(r));
+  BOOST_TEST(text_of(*r) == "back");
+  co_await pool.async_stop();
+}
+
 void run_with_daemon(asio::awaitable<void> (*body)(peer*, mode_param), mode_param m, int limit_s) {
   peer d = start_exai_daemon(m.compat);
   asio::io_context io(1);
@@ -137,6 +168,9 @@ BOOST_AUTO_TEST_CASE(client_cancel_reaches_the_daemon) { run_with_daemon(cancel_
 BOOST_AUTO_TEST_CASE(deadline_fires_within_budget) { run_with_daemon(deadline_body, {false}, 60); }
 BOOST_AUTO_TEST_CASE(daemon_killed_then_restarted) { run_with_daemon(kill_body, {false}, 90); }
 BOOST_AUTO_TEST_CASE(tool_list_refreshed_after_reconnect) { run_with_daemon(tools_refresh_body, {false}, 60); }
+BOOST_AUTO_TEST_CASE(silent_daemon_dropped_by_keepalive_then_reconnected) {
+  run_with_daemon(silent_daemon_body, {false}, 60);
+}
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(serial_compat_reference)
