@@ -8,8 +8,13 @@ classification classify(const boost::json::value& v) noexcept {
   if (v.is_array()) return classification::jsonrpc_batch;
   const auto* obj = v.if_object();
   if (!obj) return classification::neither;
-  const auto* jsonrpc = obj->if_contains("jsonrpc");
-  const auto* op = obj->if_contains("op");
+  // One pass over the members rather than two lookups (issue 7 profile: every message).
+  const boost::json::value* jsonrpc = nullptr;
+  const boost::json::value* op = nullptr;
+  for (const auto& kv : *obj) {
+    if (kv.key() == "jsonrpc") jsonrpc = &kv.value();
+    else if (kv.key() == "op") op = &kv.value();
+  }
   if (jsonrpc && op) return classification::neither;
   if (jsonrpc) {
     const auto* s = jsonrpc->if_string();

@@ -228,41 +228,50 @@ result<call_tool_res> decode_call_tool_res(const json::object& o,
                                            json::object* owner) {
   call_tool_res r;
   r.request_id = std::move(request_id);
-  if (const auto* outputs = o.if_contains("outputs"); outputs && !outputs->is_null()) {
-    const auto* arr = outputs->if_array();
-    if (!arr) return bad("\"outputs\" must be an array");
-    for (const auto& block : *arr) {
-      if (!block.is_object()) return bad("an output must be an object");
+  // One pass over the members, not a lookup per optional member (most are absent, and each miss
+  // compared every key: issue 7 profile). `owner` is `o` itself when the caller gave it up.
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    const auto& kv = *(o.begin() + i);
+    const std::string_view key = kv.key();
+    const json::value& v = kv.value();
+    json::value* movable = owner ? &(owner->begin() + i)->value() : nullptr;
+    if (v.is_null()) continue;  // an absent member, for every key below
+    if (key == "outputs") {
+      const auto* arr = v.if_array();
+      if (!arr) return bad("\"outputs\" must be an array");
+      for (const auto& block : *arr) {
+        if (!block.is_object()) return bad("an output must be an object");
+      }
+      if (movable) {
+        r.outputs = std::move(movable->get_array());
+      } else {
+        r.outputs = *arr;
+      }
+    } else if (key == "error") {
+      auto w = decode_wire_error(v);
+      if (!w) return w.error();
+      r.error = std::move(*w);
+    } else if (key == "is_error") {
+      if (!v.is_bool()) return bad("\"is_error\" must be a boolean");
+      r.is_error = v.get_bool();
+    } else if (key == "structured") {
+      const auto* so = v.if_object();
+      if (!so) return bad("\"structured\" must be an object");
+      if (movable) {
+        r.structured = std::move(movable->get_object());
+      } else {
+        r.structured = *so;
+      }
+    } else if (key == "from_cache") {
+      r.from_cache = v.is_bool() && v.get_bool();
+    } else if (key == "from_inflight") {
+      r.from_inflight = v.is_bool() && v.get_bool();
+    } else if (key == "text") {
+      const auto* t = v.if_string();
+      if (!t) return bad("\"text\" must be a string");
+      r.text = str(*t);
     }
-    if (owner) {
-      r.outputs = std::move((*owner)["outputs"].get_array());
-    } else {
-      r.outputs = *arr;
-    }
   }
-  if (const auto* e = o.if_contains("error"); e && !e->is_null()) {
-    auto w = decode_wire_error(*e);
-    if (!w) return w.error();
-    r.error = std::move(*w);
-  }
-  if (const auto* ie = o.if_contains("is_error"); ie && !ie->is_null()) {
-    if (!ie->is_bool()) return bad("\"is_error\" must be a boolean");
-    r.is_error = ie->get_bool();
-  }
-  if (const auto* s = o.if_contains("structured"); s && !s->is_null()) {
-    const auto* so = s->if_object();
-    if (!so) return bad("\"structured\" must be an object");
-    if (owner) {
-      r.structured = std::move((*owner)["structured"].get_object());
-    } else {
-      r.structured = *so;
-    }
-  }
-  r.from_cache = flag(o, "from_cache");
-  r.from_inflight = flag(o, "from_inflight");
-  auto text = opt_string(o, "text");
-  if (!text) return text.error();
-  r.text = std::move(*text);
   return r;
 }
 
