@@ -85,9 +85,14 @@ class ws_transport final : public message_transport {
 
   asio::awaitable<error_code> async_read_message(std::string_view& out) override {
     buffer_.consume(buffer_.size());
-    if (auto ec = co_await net::async_read_message(ws_, buffer_)) {
-      co_return ec;  // message_too_big: Beast has already closed with 1009
-    }
+    // Frame by frame into the buffer: websocket::stream::async_read(DynamicBuffer) wraps these
+    // same reads in one more composed operation per message (issue 7 profile).
+    do {
+      auto [ec, n] = co_await ws_.async_read_some(buffer_.prepare(ws_.read_size_hint(buffer_)),
+                                                  tuple_awaitable);
+      buffer_.commit(n);
+      if (ec) co_return ec;  // message_too_big: Beast has already closed with 1009
+    } while (!ws_.is_message_done());
     keepalive_.note_activity();
     const auto data = buffer_.cdata();
     out = std::string_view(static_cast<const char*>(data.data()), data.size());

@@ -227,22 +227,4 @@ boost::asio::awaitable<boost::system::error_code> async_write_corked(
   co_return ec;
 }
 
-// Reads one whole message into `buffer` (appended) with websocket::stream::async_read_some on
-// the buffer's prepared space, frame by frame until the message is done. The same as Beast's
-// async_read(DynamicBuffer), which wraps these very reads in one more composed operation per
-// message; without that layer a message costs fewer handler hops (issue 7 profile). Errors are
-// Beast's (message_too_big against read_message_max, closed, ...).
-template <class WebSocketStream, class DynamicBuffer>
-boost::asio::awaitable<boost::system::error_code> async_read_message(WebSocketStream& ws,
-                                                                     DynamicBuffer& buffer) {
-  constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
-  do {
-    auto space = buffer.prepare(ws.read_size_hint(buffer));
-    auto [ec, n] = co_await ws.async_read_some(space, nothrow);
-    buffer.commit(n);
-    if (ec) co_return ec;
-  } while (!ws.is_message_done());
-  co_return boost::system::error_code{};
-}
-
 }  // namespace exai::net

@@ -73,10 +73,17 @@ class beast_transport final : public ws_transport {
   asio::awaitable<boost::system::error_code> async_read(std::string& out) override {
     if (!ws_) co_return asio::error::not_connected;
     buffer_.clear();
-    if (auto ec = co_await net::async_read_message(*ws_, buffer_)) {
-      if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
-      co_return ec;
-    }
+    // Frame by frame into the buffer: websocket::stream::async_read(DynamicBuffer) wraps these
+    // same reads in one more composed operation per message (issue 7 profile).
+    do {
+      auto [ec, n] = co_await ws_->async_read_some(buffer_.prepare(ws_->read_size_hint(buffer_)),
+                                                   use_nothrow);
+      buffer_.commit(n);
+      if (ec) {
+        if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
+        co_return ec;
+      }
+    } while (!ws_->is_message_done());
     keepalive_.note_activity();
     out = beast::buffers_to_string(buffer_.data());
     co_return boost::system::error_code{};
