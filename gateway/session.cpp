@@ -92,6 +92,10 @@ struct inflight_entry {
   bool any_progress = false;
   std::shared_ptr<batch_state> batch;
   clock::time_point received;
+  // The request and its context, which the route's coroutine works on by reference until it
+  // completes (spawn_request): here rather than in a coroutine frame of the session's own.
+  std::optional<codecs::inbound> in;
+  std::optional<routes::request_context> ctx;
 };
 
 std::string_view dialect_name(codecs::dialect d) noexcept {
@@ -282,31 +286,22 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
 
   // ---- requests ------------------------------------------------------------------------------
 
-  static asio::awaitable<void> run_request(std::shared_ptr<impl> self, routes::handler h,
-                                           codecs::inbound in, std::shared_ptr<inflight_entry> e) {
-    routes::request_context ctx{self->state, self->backend, self->route_opts, in.from};
-    ctx.received = e->received;
-    // tools/call takes its deadline from the tool's budget; the rest from the default budget.
-    if (in.method != "tools/call") ctx.deadline = e->received + self->route_opts.call_timeout;
-    if (in.method == "tools/call" &&
-        (e->dialect == codecs::dialect::op || e->progress_token)) {
-      ctx.progress = self->make_progress_sink(e);
-    }
-    ctx.session_label = self->opts.id;
-    ctx.client_key = e->key;
-    codecs::result<json::value> r = codecs::error(errc::internal, "no result");
+  // The route's result, or the error its coroutine ended with.
+  static codecs::result<json::value> outcome_of(std::exception_ptr failure,
+                                                codecs::result<json::value> r) {
+    if (!failure) return r;
     try {
-      r = co_await h(in, ctx);
+      std::rethrow_exception(failure);
     } catch (const boost::system::system_error& ex) {
       if (ex.code() == asio::error::operation_aborted) {
-        r = codecs::error(errc::cancelled, "cancelled");
-      } else {
-        r = codecs::error(errc::internal, ex.what());
+        return codecs::error(errc::cancelled, "cancelled");
       }
+      return codecs::error(errc::internal, ex.what());
     } catch (const std::exception& ex) {
-      r = codecs::error(errc::internal, ex.what());
+      return codecs::error(errc::internal, ex.what());
+    } catch (...) {
+      return codecs::error(errc::internal, "unknown failure");
     }
-    self->finish_request(*e, in, ctx, std::move(r));
   }
 
   void spawn_request(routes::handler h, codecs::inbound in, std::string key,
@@ -323,20 +318,60 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     stats.max_inflight_seen = std::max(stats.max_inflight_seen, table.size());
     ++stats.requests;
     metrics::inflight().add(1);
+
+    auto& ctx = e->ctx.emplace(state, backend, route_opts, in.from);
+    ctx.received = e->received;
+    // tools/call takes its deadline from the tool's budget; the rest from the default budget.
+    const bool tools_call = in.method == "tools/call";
+    if (!tools_call) ctx.deadline = e->received + route_opts.call_timeout;
+    if (tools_call && (e->dialect == codecs::dialect::op || e->progress_token)) {
+      ctx.progress = make_progress_sink(e);
+    }
+    ctx.session_label = opts.id;
+    ctx.client_key = e->key;
+    auto& request = e->in.emplace(std::move(in));
+
     auto slot = e->signal.slot();
-    asio::co_spawn(ex, run_request(shared_from_this(), h, std::move(in), e),
-                   asio::bind_cancellation_slot(
-                       slot, [e, self = shared_from_this()](std::exception_ptr) mutable {
-                         // The signal may still be referenced by the finishing coroutine
-                         // machinery: release it on a later turn. The session's next read or
-                         // write is one (no post per call: issue 7 profile); a session that is
-                         // going away posts.
-                         if (self.use_count() > 1) {
-                           self->finished_entries.push_back(std::move(e));
-                         } else {
-                           asio::post(self->ex, [e = std::move(e), self = std::move(self)]() {});
-                         }
-                       }));
+    // Completion of either coroutine below: the route's own, with its result, or run_request's,
+    // which has finished the request itself.
+    auto done = [e, self = shared_from_this()](std::exception_ptr failure, auto&&... r) mutable {
+      if constexpr (sizeof...(r) == 1) {
+        self->finish_request(*e, *e->in, *e->ctx, outcome_of(failure, std::move(r)...));
+      } else if (failure && !e->done) {  // run_request catches everything; never unanswered
+        self->finish_request(*e, *e->in, *e->ctx,
+                             outcome_of(failure, codecs::error(errc::internal, "no result")));
+      }
+      // The signal may still be referenced by the finishing coroutine machinery: release it on
+      // a later turn. The session's next read or write is one (no post per call: issue 7
+      // profile); a session that is going away posts.
+      if (self.use_count() > 1) {
+        self->finished_entries.push_back(std::move(e));
+      } else {
+        asio::post(self->ex, [e = std::move(e), self = std::move(self)]() {});
+      }
+    };
+    if (tools_call && backend.enforces_deadline()) {
+      // The pool always waits for the daemon: the route's coroutine is spawned itself and the
+      // session's part runs in the completion handler (no coroutine frame of the session's own
+      // per call: issue 7 profile).
+      asio::co_spawn(ex, h(request, ctx), asio::bind_cancellation_slot(slot, std::move(done)));
+    } else {
+      // Anything else may finish without waiting: run_request queues its reply on the same
+      // turn, before the reader looks at the queue again (back-pressure on a stalled writer).
+      asio::co_spawn(ex, run_request(shared_from_this(), h, e),
+                     asio::bind_cancellation_slot(slot, std::move(done)));
+    }
+  }
+
+  static asio::awaitable<void> run_request(std::shared_ptr<impl> self, routes::handler h,
+                                           std::shared_ptr<inflight_entry> e) {
+    codecs::result<json::value> r = codecs::error(errc::internal, "no result");
+    try {
+      r = co_await h(*e->in, *e->ctx);
+    } catch (...) {
+      r = outcome_of(std::current_exception(), std::move(r));
+    }
+    self->finish_request(*e, *e->in, *e->ctx, std::move(r));
   }
 
   void finish_request(inflight_entry& e, const codecs::inbound& in, const routes::request_context& ctx,
