@@ -19,6 +19,7 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,24 +59,32 @@ struct pair_fixture {
     BOOST_TEST_REQUIRE(shaken);
   }
 
-  // The server reads for as long as the connection lives, reporting each message to the
-  // keep-alive, as the gateway's transports do.
-  void start_server_reader() {
+  // Reads `ws` for as long as the connection lives, calling on_message for each message, and
+  // records how the reads ended.
+  void spawn_reader(ws_type& ws, beast::flat_buffer& buf, std::optional<error_code>& end,
+                    std::function<void()> on_message) {
     asio::co_spawn(
         ioc,
-        [this]() -> asio::awaitable<void> {
+        [&ws, &buf, &end, on_message = std::move(on_message)]() -> asio::awaitable<void> {
           for (;;) {
-            server_buf.consume(server_buf.size());
-            auto [ec, n] = co_await server.async_read(server_buf, nothrow);
+            buf.consume(buf.size());
+            auto [ec, n] = co_await ws.async_read(buf, nothrow);
             if (ec) {
-              server_read_end = ec;
+              end = ec;
               co_return;
             }
-            ++server_messages;
-            ka.note_activity();
+            on_message();
           }
         },
         asio::detached);
+  }
+
+  // The server reads and reports each message to the keep-alive, as the gateway's transports do.
+  void start_server_reader() {
+    spawn_reader(server, server_buf, server_read_end, [this] {
+      ++server_messages;
+      ka.note_activity();
+    });
   }
 
   // The client reads too (Beast then answers each ping with a pong), and counts pings.
@@ -86,19 +95,7 @@ struct pair_fixture {
     client.control_callback([this](websocket::frame_type kind, beast::string_view) {
       if (kind == websocket::frame_type::ping) ++client_pings;
     });
-    asio::co_spawn(
-        ioc,
-        [this]() -> asio::awaitable<void> {
-          for (;;) {
-            client_buf.consume(client_buf.size());
-            auto [ec, n] = co_await client.async_read(client_buf, nothrow);
-            if (ec) {
-              client_read_end = ec;
-              co_return;
-            }
-          }
-        },
-        asio::detached);
+    spawn_reader(client, client_buf, client_read_end, [] {});
   }
 
   // Runs the io_context for `d` of real time, or until `done` holds (checked every 10 ms).
