@@ -94,6 +94,15 @@ struct raw_pair {
   }
   std::size_t writes() const { return a.next_layer().nwrite(); }  // on the next layer
   std::string at_peer() const { return std::string(b.str()); }
+  // Corks the layer and writes `data` into it (held, nothing sent); the write's result lives as
+  // long as the pair, which its completion handler writes to.
+  const write_result& hold(const std::string& data) {
+    a.cork();
+    start_write(a, data, held);
+    drain(ioc);
+    return held;
+  }
+  write_result held;
 };
 
 BOOST_AUTO_TEST_CASE(uncorked_writes_pass_straight_through) {
@@ -183,10 +192,7 @@ BOOST_AUTO_TEST_CASE(flush_completes_across_short_writes_of_the_next_layer) {
 BOOST_AUTO_TEST_CASE(async_teardown_sends_held_bytes_before_closing) {
   raw_pair p;
   const std::string data = "held until teardown";
-  p.a.cork();
-  write_result r;
-  start_write(p.a, data, r);
-  drain(p.ioc);
+  p.hold(data);
   BOOST_TEST(p.at_peer().empty());
 
   bool done = false;
@@ -214,10 +220,7 @@ BOOST_AUTO_TEST_CASE(sync_teardown_and_sync_write_send_held_bytes_first) {
   {
     raw_pair p;
     const std::string data = "close me";
-    p.a.cork();
-    write_result r;
-    start_write(p.a, data, r);
-    drain(p.ioc);
+    p.hold(data);
     error_code ec;
     teardown(role::client, p.a, ec);
     BOOST_TEST(!ec);
@@ -227,10 +230,7 @@ BOOST_AUTO_TEST_CASE(sync_teardown_and_sync_write_send_held_bytes_first) {
   {
     raw_pair p;
     const std::string held = "ab", now = "cd";
-    p.a.cork();
-    write_result r;
-    start_write(p.a, held, r);
-    drain(p.ioc);
+    p.hold(held);
     error_code ec;
     const std::size_t n = p.a.write_some(asio::buffer(now), ec);
     BOOST_TEST(!ec);
