@@ -26,6 +26,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -111,9 +112,12 @@ class app {
 
  private:
   static std::string to_hex(std::uint32_t v) {
-    char buf[9];
-    std::snprintf(buf, sizeof buf, "%08x", v);
-    return buf;
+    std::string out(8, '0');  // zero-padded to eight digits
+    char digits[8];
+    const auto end = std::to_chars(digits, digits + sizeof digits, v, 16).ptr;
+    const auto n = static_cast<std::size_t>(end - digits);
+    out.replace(8 - n, n, digits, n);
+    return out;
   }
 
   int make_backend() {
