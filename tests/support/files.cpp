@@ -1,4 +1,4 @@
-// Temporary directories and whole-file reads for tests (tests/support/files.hpp).
+// Temporary directories, whole-file reads and line splitting for tests (tests/support/files.hpp).
 #include "tests/support/files.hpp"
 
 #include "tests/support/process.hpp"
@@ -24,6 +24,13 @@ std::string read_file(const std::filesystem::path& p) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
 }
 
 }  // namespace exai::test

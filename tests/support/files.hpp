@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace exai::test {
 
@@ -22,5 +23,8 @@ struct temp_dir {
 
 // The whole file as bytes ("" when it cannot be read).
 std::string read_file(const std::filesystem::path& p);
+
+// The text's lines, without their "\n".
+std::vector<std::string> lines_of(const std::string& text);
 
 }  // namespace exai::test

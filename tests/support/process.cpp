@@ -55,6 +55,16 @@ std::string program(const char* env_var) {
   return p;
 }
 
+listening_child start_listening(std::vector<std::string> argv, std::vector<std::string> env) {
+  const std::string ready = temp_path("listening-child-ready");
+  argv.push_back("--ready-file");
+  argv.push_back(ready);
+  listening_child c{child_process::start(std::move(argv), std::move(env)), 0};
+  c.port = port_of(std::string(c.proc.wait_ready(ready).at("ws").as_string()));
+  std::remove(ready.c_str());
+  return c;
+}
+
 child_process child_process::start(std::vector<std::string> argv,
                                    std::vector<std::string> extra_env, bool pipe_stdio) {
   child_process c;

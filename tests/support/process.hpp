@@ -65,4 +65,13 @@ std::uint16_t port_of(const std::string& host_port);
 // Path of a program from the environment (EXAI_DAEMON_BIN, ...); throws when unset.
 std::string program(const char* env_var);
 
+// A server child (exai-daemon, a test double) and the WebSocket port its ready file names.
+struct listening_child {
+  child_process proc;
+  std::uint16_t port = 0;
+};
+// Starts argv with `--ready-file PATH` appended (argv itself says where to --listen) and waits
+// for the ready file (20 s); `env` as for child_process::start.
+listening_child start_listening(std::vector<std::string> argv, std::vector<std::string> env = {});
+
 }  // namespace exai::test

@@ -21,18 +21,11 @@
 
 namespace fs = std::filesystem;
 namespace obs = exai::obs;
+using exai::test::lines_of;
 using exai::test::read_file;
 using exai::test::temp_dir;
 
 namespace {
-
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
 
 // Points fd 1 and fd 2 at files for the lifetime of the object.
 struct redirect_stdio {

@@ -24,14 +24,6 @@ using ms = std::chrono::milliseconds;
 
 namespace {
 
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
 std::string line_of(const json::value& v) { return json::serialize(v) + "\n"; }
 
 json::object request(json::value id, std::string_view method, json::object params = {}) {
@@ -150,12 +142,10 @@ BOOST_AUTO_TEST_CASE(a_calls_records_carry_session_client_request_id_tool_latenc
   temp_dir dir("ops-logs");
   const std::string token = "tok-never-logged-5e1f";
   const std::string secret_arg = "argument-never-logged-77";
-  const std::string ready = (dir.path / "daemon-ready.json").string();
-  auto daemon = child_process::start({program("EXAI_DAEMON_BIN"), "--listen", "127.0.0.1:0",
-                                      "--ready-file", ready, "--tools", "core,diagnostics",
-                                      "--log-level", "debug"},
-                                     {"EXAI_WS_TOKEN=" + token});
-  const auto port = port_of(std::string(daemon.wait_ready(ready, ms(20000)).at("ws").as_string()));
+  auto daemon = start_listening({program("EXAI_DAEMON_BIN"), "--listen", "127.0.0.1:0", "--tools",
+                                  "core,diagnostics", "--log-level", "debug"},
+                                 {"EXAI_WS_TOKEN=" + token});
+  const auto port = daemon.port;
 
   const fs::path log = dir.path / "gw.log";
   auto gw = child_process::start(
@@ -214,9 +204,9 @@ BOOST_AUTO_TEST_CASE(a_calls_records_carry_session_client_request_id_tool_latenc
   const std::string gw_err = gw.stderr_text();
   BOOST_TEST(gw_err.find(token) == std::string::npos);
   BOOST_TEST(gw_err.find(secret_arg) == std::string::npos);
-  daemon.signal(SIGTERM);
-  BOOST_TEST(daemon.wait_exit(ms(15000)).has_value());
-  const std::string d_err = daemon.stderr_text();
+  daemon.proc.signal(SIGTERM);
+  BOOST_TEST(daemon.proc.wait_exit(ms(15000)).has_value());
+  const std::string d_err = daemon.proc.stderr_text();
   BOOST_TEST(d_err.find(token) == std::string::npos);
   BOOST_TEST(d_err.find(secret_arg) == std::string::npos);
 }

@@ -26,19 +26,9 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-struct daemon_proc {
-  child_process proc;
-  std::uint16_t port;
-};
-
-daemon_proc start_daemon(std::uint16_t port) {
-  const std::string ready = temp_path("ops-metrics-daemon");
-  auto p = child_process::start({program("EXAI_DAEMON_BIN"), "--listen", "127.0.0.1:" + std::to_string(port),
-                                 "--ready-file", ready, "--tools", "core,diagnostics", "--compat",
-                                 "reference", "--log-level", "warn"});
-  const auto got = port_of(std::string(p.wait_ready(ready, ms(20000)).at("ws").as_string()));
-  std::remove(ready.c_str());
-  return {std::move(p), got};
+listening_child start_daemon(std::uint16_t port) {
+  return start_listening({program("EXAI_DAEMON_BIN"), "--listen", "127.0.0.1:" + std::to_string(port),
+                          "--tools", "core,diagnostics", "--compat", "reference", "--log-level", "warn"});
 }
 
 // The value of one exact series ("name{labels}") in a Prometheus text page; -1 when absent.

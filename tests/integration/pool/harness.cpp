@@ -22,14 +22,8 @@ std::string peer::describe() const { return "127.0.0.1:" + std::to_string(port);
 
 namespace {
 peer start_peer(std::vector<std::string> argv) {
-  const std::string ready = test::temp_path("pool-peer-ready");
-  argv.push_back("--ready-file");
-  argv.push_back(ready);
-  peer p{test::child_process::start(std::move(argv)), 0};
-  auto doc = p.proc.wait_ready(ready, std::chrono::seconds(20));
-  p.port = test::port_of(std::string(doc.at("ws").as_string()));
-  std::remove(ready.c_str());
-  return p;
+  auto c = test::start_listening(std::move(argv));
+  return peer{std::move(c.proc), c.port};
 }
 }  // namespace
 

@@ -17,18 +17,11 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-struct daemon_child {
-  child_process proc;
-  std::uint16_t port = 0;
-};
+using daemon_child = listening_child;
 
 daemon_child start_daemon(std::vector<std::string> argv, std::uint16_t port) {
-  const std::string ready = temp_path("pool-gw-peer");
-  argv.insert(argv.begin() + 1, {"--listen", "127.0.0.1:" + std::to_string(port), "--ready-file", ready});
-  daemon_child d{child_process::start(std::move(argv)), 0};
-  d.port = port_of(std::string(d.proc.wait_ready(ready, std::chrono::seconds(20)).at("ws").as_string()));
-  std::remove(ready.c_str());
-  return d;
+  argv.insert(argv.begin() + 1, {"--listen", "127.0.0.1:" + std::to_string(port)});
+  return start_listening(std::move(argv));
 }
 
 daemon_child exai_daemon(std::uint16_t port = 0, const char* tools = "core,diagnostics") {
