@@ -39,6 +39,9 @@ Options:
   --peer-pid PID               also report another process's (e.g. the daemon behind a gateway)
   --child-stderr FILE          mcp-stdio: the child's stderr goes to FILE
   --connect-concurrency N      handshakes in progress at once (default 200)
+  --sched batch|normal         the generator's scheduling class (default batch: SCHED_BATCH, so
+                               that its wakeups do not preempt the processes it measures; a
+                               spawned mcp-stdio child runs in the normal class either way)
   --name NAME                  scenario name copied into the report
   --out FILE                   also write the JSON report to FILE
   cancel mode: --delay-ms N (default cancel-after + wait + 3000), --cancel-after-ms N (300),
@@ -164,7 +167,13 @@ parse_outcome parse_options(int argc, const char* const* argv) {
     else if (a == "--wait-ms") ok = need_uint(o.wait_ms, 0);
     else if (a == "--settle-ms") ok = need_uint(o.settle_ms, 0);
     else if (a == "--metrics-url") o.metrics_url = v;
-    else if (a == "--listen") o.listen = v;
+    else if (a == "--sched") {
+      if (v != "batch" && v != "normal") {
+        r.error = "--sched: expected batch or normal";
+        return r;
+      }
+      o.sched_batch = v == "batch";
+    } else if (a == "--listen") o.listen = v;
     else if (a == "--ready-file") o.ready_file = v;
     else if (a == "--args") {
       boost::system::error_code ec;

@@ -54,6 +54,11 @@ struct options {
   std::string ready_file;
 
   std::string out_file;               // also write the JSON report here
+
+  // The load generator's scheduling class (client modes; echo-server is a target and keeps its
+  // own). batch: SCHED_BATCH, so that a wakeup of the generator does not preempt the process it
+  // measures on a machine where both share the cores. normal: the default class.
+  bool sched_batch = true;
 };
 
 struct parse_outcome {

@@ -77,6 +77,7 @@ const md = `# exai-bench results (${meta.quick ? 'quick' : 'full'} run)
 
 ${meta.date}, commit ${meta.commit}, ${meta.cpus} cores (${meta.cpu_model}), load average at start ${meta.loadavg}.
 Loopback, diagnostics \`echo\` tool, ${meta.payload_bytes}-byte texts, ${meta.duration_s} s per scenario after ${meta.warmup_s} s warm-up.
+The load generator ran in the ${meta.generator_sched === 'normal' ? 'normal scheduling class' : 'SCHED_BATCH scheduling class (its wakeups do not preempt the processes it measures)'}.
 The machine is shared: treat single runs as indicative.
 
 | scenario | calls/s | p50 µs | p99 µs | errors | peak RSS MB | CPU µs/call (target + peer) | shape |

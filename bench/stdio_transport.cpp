@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,8 +100,18 @@ child_stdio spawn_stdio(asio::any_io_executor ex, const std::vector<std::string>
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The child is the process under test: it runs in the normal scheduling class even when the
+  // generator put itself in SCHED_BATCH (a class is inherited across exec).
+  posix_spawnattr_t attr;
+  check(posix_spawnattr_init(&attr), "posix_spawnattr_init");
+  sched_param normal{};
+  normal.sched_priority = 0;
+  posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER);
+  posix_spawnattr_setschedparam(&attr, &normal);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSCHEDULER);
   pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);

@@ -161,6 +161,7 @@ BOOST_AUTO_TEST_CASE(mcp_modes_against_a_real_gateway) {
   check_load_report(r);
   BOOST_TEST(num(r.report, "rss_peak_kb") > 0);
   BOOST_TEST(num(r.report, "peer_rss_peak_kb") > 0);
+  BOOST_TEST(r.report.at("generator_sched").as_string() == "batch");  // the default
 
   auto s = run_bench({"mcp-stdio", "--inflight", "4", "--duration", "1", "--warmup", "0.2", "--",
                       exai::test::program("EXAI_GATEWAY_BIN"), "--stdio", "--upstream", "embedded",
@@ -168,6 +169,27 @@ BOOST_AUTO_TEST_CASE(mcp_modes_against_a_real_gateway) {
   check_load_report(s);
   BOOST_TEST(num(s.report, "rss_peak_kb") > 0);  // the spawned child's
   BOOST_TEST(num(s.report, "child_exit_code") == 0);
+}
+
+// The generator runs in SCHED_BATCH unless told otherwise, and the child it spawns, the process
+// under test, always in the normal class. A shell in front of the gateway checks both from
+// /proc (field 41 of stat is the policy: 0 normal, 3 batch) and exits 7 before the gateway starts
+// when either is wrong, which fails the run.
+BOOST_AUTO_TEST_CASE(generator_in_batch_class_and_its_child_in_the_normal_one) {
+  const std::string check =
+      R"sh([ "$(cut -d' ' -f41 /proc/self/stat)" = 0 ] || exit 7; )sh"
+      R"sh([ "$(cut -d' ' -f41 /proc/$PPID/stat)" = "$1" ] || exit 7; shift; exec "$@")sh";
+  for (const auto& [flag, policy] : {std::pair{"batch", "3"}, std::pair{"normal", "0"}}) {
+    BOOST_TEST_CONTEXT("--sched " << flag) {
+      auto s = run_bench({"mcp-stdio", "--sched", flag, "--requests", "50", "--warmup", "0", "--",
+                          "/bin/sh", "-c", check, "sh", policy,
+                          exai::test::program("EXAI_GATEWAY_BIN"), "--stdio", "--upstream",
+                          "embedded", "--tools", "core,diagnostics", "--log-level", "warn"});
+      check_load_report(s);
+      BOOST_TEST(num(s.report, "child_exit_code") == 0);
+      BOOST_TEST(s.report.at("generator_sched").as_string() == flag);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(cancel_and_idle_against_a_real_gateway) {

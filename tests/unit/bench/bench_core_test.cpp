@@ -106,6 +106,11 @@ BOOST_AUTO_TEST_CASE(options_parse_and_defaults) {
 
   auto op = parse({"op", "--url", "ws://127.0.0.1:1"});
   BOOST_TEST(op.subprotocol.empty());
+  BOOST_TEST(op.sched_batch);  // the generator's default class
+  BOOST_TEST(!parse({"op", "--url", "ws://127.0.0.1:1", "--sched", "normal"}).sched_batch);
+  BOOST_TEST(parse({"op", "--url", "ws://127.0.0.1:1", "--sched", "batch"}).sched_batch);
+  BOOST_TEST(parse_error({"op", "--url", "ws://x:1", "--sched", "idle"}).find("batch or normal") !=
+             std::string::npos);
 
   BOOST_TEST(parse_error({"mcp-ws"}).find("--url") != std::string::npos);
   BOOST_TEST(parse_error({"mcp-stdio", "--connections", "2", "--", "x"}).find("--inflight") !=
