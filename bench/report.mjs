@@ -45,7 +45,11 @@ const targets = {
   },
 };
 
-const result = { ...meta, scenarios, ratios, targets };
+// The generator's scheduling class as the scenarios report it (what applied, not what was asked).
+const classes = [...new Set(scenarios.map((s) => s.generator_sched).filter(Boolean))];
+const generatorSched = classes.length === 1 ? classes[0] : classes.length ? 'mixed' : null;
+
+const result = { ...meta, generator_sched: generatorSched, scenarios, ratios, targets };
 const text = JSON.stringify(result, null, 2) + '\n';
 const write = (name, body) => {
   const tmp = join(outDir, name + '.tmp');
@@ -77,8 +81,9 @@ const md = `# exai-bench results (${meta.quick ? 'quick' : 'full'} run)
 
 ${meta.date}, commit ${meta.commit}, ${meta.cpus} cores (${meta.cpu_model}), load average at start ${meta.loadavg}.
 Loopback, diagnostics \`echo\` tool, ${meta.payload_bytes}-byte texts, ${meta.duration_s} s per scenario after ${meta.warmup_s} s warm-up.
-The load generator ran in the ${meta.generator_sched === 'normal' ? 'normal scheduling class' : 'SCHED_BATCH scheduling class (its wakeups do not preempt the processes it measures)'}.
-The machine is shared: treat single runs as indicative.
+${{ batch: 'The load generator ran in the SCHED_BATCH scheduling class (its wakeups do not preempt the processes it measures).\n',
+    normal: 'The load generator ran in the normal scheduling class.\n',
+    mixed: 'The load generator ran in SCHED_BATCH in some scenarios only (see each scenario\'s generator_sched).\n' }[generatorSched] ?? ''}The machine is shared: treat single runs as indicative.
 
 | scenario | calls/s | p50 µs | p99 µs | errors | peak RSS MB | CPU µs/call (target + peer) | shape |
 |---|---:|---:|---:|---:|---:|---:|---|
