@@ -46,7 +46,9 @@ class burst_tracker {
 // mimalloc decommits freed pages only once they have been free for a while (its decommit delays);
 // a collect gives back what is due by then. Measured on cancel-10k (bench/README.md): with the
 // collect at once the gateway still held 41-69 MB a second later; with these two shots it was at
-// 12-14 MB once the clients had gone.
+// 12-14 MB once the clients had gone. With mimalloc 2.0 the pages a collect frees are decommitted
+// only when a later allocation visits their segment, so a gateway that goes completely quiet
+// after a burst gives them back on its next request, not before (bench/README.md, cancel-10k).
 inline void release_free_memory_soon(const boost::asio::any_io_executor& ex,
                                      std::chrono::milliseconds first = std::chrono::milliseconds(250),
                                      std::chrono::milliseconds second = std::chrono::milliseconds(1500)) {
