@@ -255,6 +255,43 @@ codecs::result<void> apply_config_json(std::string_view text, daemon_config& cfg
   return apply_json_text(text, cfg, per_ip_set);
 }
 
+json::object to_json(const daemon_config& cfg) {
+  auto ms = [](std::chrono::milliseconds d) { return static_cast<std::int64_t>(d.count()); };
+  json::object o;
+  o["listen"] = cfg.listen;
+  o["admin"] = cfg.admin;
+  if (!cfg.ready_file.empty()) o["ready_file"] = cfg.ready_file;
+  json::array tools;
+  for (const auto& t : cfg.tools) tools.emplace_back(t);
+  o["tools"] = std::move(tools);
+  o["compat"] = cfg.compat_reference ? "reference" : "none";
+  o["log_level"] = cfg.log_level;
+  json::object limits;
+  limits["max_message_bytes"] = cfg.limits.max_message_bytes;
+  limits["max_connections"] = cfg.limits.max_connections;
+  limits["max_connections_per_ip"] = cfg.limits.max_connections_per_ip;
+  limits["max_inflight"] = cfg.limits.max_inflight;
+  limits["max_queued_bytes"] = cfg.limits.max_queued_bytes;
+  o["limits"] = std::move(limits);
+  json::object t;
+  t["hello_ms"] = ms(cfg.timeouts.hello);
+  t["handshake_ms"] = ms(cfg.timeouts.handshake);
+  t["idle_ms"] = ms(cfg.timeouts.idle);
+  t["call_ms"] = ms(cfg.timeouts.call);
+  t["shutdown_grace_ms"] = ms(cfg.timeouts.shutdown_grace);
+  t["progress_interval_ms"] = ms(cfg.timeouts.progress_interval);
+  o["timeouts"] = std::move(t);
+  json::object providers;
+  for (const auto& [name, models] : cfg.providers) {
+    json::array m;
+    for (const auto& x : models) m.emplace_back(x);
+    providers[name] = json::object{{"models", std::move(m)}};
+  }
+  o["providers"] = std::move(providers);
+  o["tokens"] = json::object{{"EXAI_WS_TOKEN", cfg.token.empty() ? "" : "<redacted>"}};
+  return o;
+}
+
 std::string usage_text() {
   return R"(Usage: exai-daemon [options]
 
@@ -266,6 +303,7 @@ The EXAI op-protocol tool daemon (WebSocket). Options:
   --config FILE          daemon.json (listen, tools, limits, timeouts, providers)
   --admin HOST:PORT      serve /health and /metrics over HTTP
   --log-level LEVEL      trace, debug, info, warn, error, off (default info)
+  --print-config         print the effective configuration (the token redacted) and exit
   --version              print the version and exit
   --help                 print this text and exit
 
@@ -287,6 +325,7 @@ codecs::result<cli_result> parse_command_line(const std::vector<std::string>& ar
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") { out.what = cli_result::action::help; return out; }
     if (a == "--version") { out.what = cli_result::action::version; return out; }
+    if (a == "--print-config") { out.what = cli_result::action::print_config; continue; }
     if (!a.starts_with("--")) return error(errc::invalid_params, "unexpected argument '" + a + "'");
     auto eq = a.find('=');
     if (eq != std::string::npos) {

@@ -5,6 +5,8 @@
 
 #include "codecs/error.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -46,7 +48,7 @@ struct daemon_config {
 
 // The outcome of reading the command line.
 struct cli_result {
-  enum class action : std::uint8_t { run, help, version } what = action::run;
+  enum class action : std::uint8_t { run, help, version, print_config } what = action::run;
   daemon_config config;
 };
 
@@ -63,5 +65,9 @@ codecs::result<cli_result> parse_command_line(const std::vector<std::string>& ar
 codecs::result<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view s);
 
 std::string usage_text();
+
+// The effective configuration for --print-config: the layout of conf/daemon.json, plus
+// `ready_file` when set and `tokens` (EXAI_WS_TOKEN as "<redacted>" when set, "" when not).
+boost::json::object to_json(const daemon_config& cfg);
 
 }  // namespace exai::daemon

@@ -1,6 +1,7 @@
 // exai-daemon: the op-protocol tool daemon (issue 3). Reads the configuration, serves the tool host
 // over WebSocket (and /health, /metrics over HTTP when --admin is given), writes the ready file,
 // and shuts down gracefully on SIGTERM/SIGINT.
+#include "codecs/pretty_json.hpp"
 #include "daemon/config.hpp"
 #include "daemon/tool_host.hpp"
 #include "daemon/ws_server.hpp"
@@ -72,6 +73,10 @@ int main(int argc, char** argv) {
   }
   if (cli->what == cli_result::action::version) {
     std::cout << "exai-daemon " << daemon_version() << "\n";
+    return 0;
+  }
+  if (cli->what == cli_result::action::print_config) {
+    std::cout << codecs::pretty_json(to_json(cli->config)) << "\n";
     return 0;
   }
   const daemon_config& cfg = cli->config;

@@ -577,44 +577,19 @@ codecs::result<startup> load_config(const std::vector<std::string>& args, const 
 }
 
 json::object to_json(const gateway_config& c) {
+  // The layout of conf/gateway.json, plus what only flags set (stdio, ready_file) and whether
+  // each token is set. Bookkeeping fields (admin_explicit, config_file) stay out.
   auto ms = [](milliseconds d) { return static_cast<std::int64_t>(d.count()); };
   auto secret = [](const std::string& t) { return t.empty() ? std::string() : "<redacted>"; };
+  auto strings = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& x : v) a.emplace_back(x);
+    return a;
+  };
   json::object o;
-  o["stdio"] = c.stdio;
   o["listen"] = c.listen ? json::value(c.listen->to_string()) : json::value(nullptr);
-  o["admin"] = c.admin ? json::value(c.admin->to_string()) : json::value(nullptr);
-  o["admin_explicit"] = c.admin_explicit;
-  o["ready_file"] = c.ready_file;
-  json::array ups;
-  for (const auto& u : c.upstreams) ups.emplace_back(u);
-  json::object upstream = c.upstream_section;
-  upstream["urls"] = ups;
-  upstream["token"] = secret(c.upstream_token);
-  o["upstream"] = std::move(upstream);
-  json::object tools;
-  json::array profiles;
-  for (const auto& p : c.profiles) profiles.emplace_back(p);
-  tools["profiles"] = std::move(profiles);
-  tools["call_timeout_ms"] = ms(c.call_timeout);
-  json::object per_tool;
-  for (const auto& [k, v] : c.tool_timeouts) per_tool[k] = ms(v);
-  tools["timeouts_ms"] = std::move(per_tool);
-  tools["page_size"] = c.page_size;
-  o["tools"] = std::move(tools);
-  o["shutdown_grace_ms"] = ms(c.shutdown_grace);
-  o["stdio_eof_grace_ms"] = ms(c.stdio_eof_grace);
-  json::object ws;
-  ws["max_message_bytes"] = c.websocket.max_message_bytes;
-  ws["max_connections"] = c.websocket.max_connections;
-  ws["max_inflight_per_session"] = c.websocket.max_inflight_per_session;
-  ws["max_queued_per_session"] = c.websocket.max_queued_per_session;
-  ws["idle_timeout_ms"] = ms(c.websocket.idle_timeout);
-  ws["handshake_timeout_ms"] = ms(c.websocket.handshake_timeout);
-  json::array origins;
-  for (const auto& x : c.websocket.allowed_origins) origins.emplace_back(x);
-  ws["allowed_origins"] = std::move(origins);
-  ws["client_token"] = secret(c.client_token);
-  o["websocket"] = std::move(ws);
+  o["admin"] = c.admin ? c.admin->to_string() : "off";
+  if (!c.ready_file.empty()) o["ready_file"] = c.ready_file;
   json::object log;
   log["level"] = obs::to_string(c.log.min_level);
   log["format"] = c.log.json ? "json" : "text";
@@ -622,7 +597,40 @@ json::object to_json(const gateway_config& c) {
   log["rotate_bytes"] = c.log.rotate_bytes;
   log["keep_files"] = c.log.keep_files;
   o["log"] = std::move(log);
-  o["config_file"] = c.config_file;
+  // The pool's keys as the file gave them (the pool applies their defaults, conf/README.md);
+  // `url` is already folded into `urls`.
+  json::object upstream;
+  upstream["urls"] = strings(c.upstreams);
+  for (const auto& [k, v] : c.upstream_section)
+    if (k != "urls" && k != "url") upstream[k] = v;
+  o["upstream"] = std::move(upstream);
+  json::object tools;
+  tools["profiles"] = strings(c.profiles);
+  tools["call_timeout_ms"] = ms(c.call_timeout);
+  json::object per_tool;
+  for (const auto& [k, v] : c.tool_timeouts) per_tool[k] = ms(v);
+  tools["timeouts_ms"] = std::move(per_tool);
+  tools["page_size"] = c.page_size;
+  o["tools"] = std::move(tools);
+  json::object ws;
+  ws["max_message_bytes"] = c.websocket.max_message_bytes;
+  ws["max_connections"] = c.websocket.max_connections;
+  ws["max_inflight_per_session"] = c.websocket.max_inflight_per_session;
+  ws["max_queued_per_session"] = c.websocket.max_queued_per_session;
+  ws["idle_timeout_ms"] = ms(c.websocket.idle_timeout);
+  ws["handshake_timeout_ms"] = ms(c.websocket.handshake_timeout);
+  ws["allowed_origins"] = strings(c.websocket.allowed_origins);
+  o["websocket"] = std::move(ws);
+  o["shutdown_grace_ms"] = ms(c.shutdown_grace);
+  json::object stdio;
+  stdio["enabled"] = c.stdio;
+  stdio["eof_grace_ms"] = ms(c.stdio_eof_grace);
+  o["stdio"] = std::move(stdio);
+  // Tokens come from the environment only: shown as "<redacted>" when set, "" when not.
+  json::object env;
+  env["EXAI_WS_TOKEN"] = secret(c.upstream_token);
+  env["EXAI_GATEWAY_TOKEN"] = secret(c.client_token);
+  o["tokens"] = std::move(env);
   return o;
 }
 

@@ -1,9 +1,8 @@
 // exai-gateway: parse the command line, then run the gateway (gateway/app.hpp). Nothing but
 // --help / --version / --print-config output ever goes to stdout from here.
+#include "codecs/pretty_json.hpp"
 #include "gateway/app.hpp"
 #include "gateway/config.hpp"
-
-#include <boost/json/serialize.hpp>
 
 #include <cstdio>
 #include <string>
@@ -25,7 +24,7 @@ int main(int argc, char** argv) {
       std::printf("exai-gateway %s\n", gateway_version());
       return exit_ok;
     case command::print_config:
-      std::printf("%s\n", boost::json::serialize(to_json(loaded->config)).c_str());
+      std::printf("%s\n", exai::codecs::pretty_json(to_json(loaded->config)).c_str());
       return exit_ok;
     case command::run:
       break;

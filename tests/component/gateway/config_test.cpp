@@ -184,3 +184,33 @@ BOOST_AUTO_TEST_CASE(the_shipped_config_file_is_valid) {
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   BOOST_TEST(r->config.listen.has_value());
 }
+
+// --print-config (issue 20): the layout of conf/gateway.json, so what it prints, less the two
+// things a file cannot set (tokens, --stdio), reads back as a file giving the same configuration.
+BOOST_AUTO_TEST_CASE(print_config_reads_back_as_a_config_file) {
+  auto file = json::parse(R"({
+    "listen": "127.0.0.1:4005", "admin": "127.0.0.1:4002",
+    "log": {"level": "warn", "format": "json", "keep_files": 3},
+    "upstream": {"url": "ws://127.0.0.1:3010", "connections_per_endpoint": 2},
+    "tools": {"profiles": ["core", "diagnostics"], "timeouts_ms": {"thinkdeep": 600000}},
+    "websocket": {"max_connections": 7, "allowed_origins": ["https://app.example"]},
+    "shutdown_grace_ms": 2500, "stdio": {"eof_grace_ms": 100}
+  })").as_object();
+  auto first = apply_config_file(gateway_config{}, file, "gw.json");
+  BOOST_REQUIRE_MESSAGE(first, (first ? "" : first.error().message));
+  first->upstream_token = "daemon-secret";
+  const json::object printed = to_json(*first);
+  BOOST_TEST(!printed.contains("admin_explicit"));
+  BOOST_TEST(!printed.contains("config_file"));
+  BOOST_TEST(!printed.at("upstream").as_object().contains("url"));
+  BOOST_TEST(printed.at("tokens").at("EXAI_WS_TOKEN").as_string() == "<redacted>");
+  BOOST_TEST(printed.at("tokens").at("EXAI_GATEWAY_TOKEN").as_string() == "");
+
+  json::object as_file = printed;
+  as_file.erase("tokens");
+  as_file.at("stdio").as_object().erase("enabled");
+  auto second = apply_config_file(gateway_config{}, as_file, "printed.json");
+  BOOST_REQUIRE_MESSAGE(second, (second ? "" : second.error().message));
+  second->upstream_token = "daemon-secret";
+  BOOST_TEST(json::serialize(to_json(*second)) == json::serialize(printed));
+}

@@ -1,6 +1,7 @@
 // daemon.json, environment and command line: precedence and error messages that name the key.
 #include "daemon/config.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
@@ -193,6 +194,31 @@ BOOST_AUTO_TEST_CASE(conf_daemon_json_is_valid_and_matches_defaults) {
   BOOST_TEST(c.timeouts.call.count() == d.timeouts.call.count());
   BOOST_TEST(c.timeouts.shutdown_grace.count() == d.timeouts.shutdown_grace.count());
   BOOST_TEST(c.timeouts.progress_interval.count() == d.timeouts.progress_interval.count());
+}
+
+// --print-config (issue 20): the layout of conf/daemon.json, the token redacted; less `tokens`
+// it reads back as a daemon.json giving the same configuration.
+BOOST_AUTO_TEST_CASE(print_config_reads_back_as_daemon_json) {
+  env_guard g(std::map<std::string, std::string>{{"EXAI_WS_TOKEN", "daemon-secret"}});
+  const std::string path = write_temp(R"({"tools": ["core", "diagnostics"], "compat": "reference",
+    "limits": {"max_inflight": 8}, "timeouts": {"call_ms": 0}, "providers": {"glm": ["glm-4.5"]}})");
+  auto r = parse_command_line({"--print-config", "--config", path, "--listen", "127.0.0.1:0"}, lookup);
+  std::remove(path.c_str());
+  BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().message));
+  BOOST_TEST((r->what == cli_result::action::print_config));
+  auto printed = to_json(r->config);
+  const std::string text = boost::json::serialize(printed);
+  BOOST_TEST(text.find("daemon-secret") == std::string::npos, text);
+  BOOST_TEST(printed.at("tokens").at("EXAI_WS_TOKEN").as_string() == "<redacted>");
+  BOOST_TEST(printed.at("listen").as_string() == "127.0.0.1:0");
+  BOOST_TEST(printed.at("limits").at("max_connections_per_ip").as_uint64() == 10u);  // compat default
+
+  printed.erase("tokens");
+  daemon_config again;
+  again.token = r->config.token;
+  auto applied = apply_config_json(boost::json::serialize(printed), again);
+  BOOST_REQUIRE_MESSAGE(applied.has_value(), (applied ? "" : applied.error().message));
+  BOOST_TEST(boost::json::serialize(to_json(again)) == text);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
