@@ -4,6 +4,7 @@
 
 #include "daemon/builtin_tools.hpp"
 #include "daemon/schema_validator.hpp"
+#include "net/asio_frame_warning.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -165,6 +166,7 @@ void tool_host::session_closed() {
   }
 }
 
+EXAI_ASIO_FRAME_WARNING_OFF  // a GCC false positive at -O2, see net/asio_frame_warning.hpp
 asio::awaitable<codecs::result<codecs::tool_result>> tool_host::async_call(std::string name,
                                                                            json::object arguments,
                                                                            tool_context ctx) {
@@ -237,5 +239,6 @@ asio::awaitable<codecs::result<codecs::tool_result>> tool_host::async_call(std::
     ++impl_->completed;
   co_return std::move(*out.result);
 }
+EXAI_ASIO_FRAME_WARNING_ON
 
 }  // namespace exai::daemon

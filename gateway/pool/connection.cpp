@@ -4,6 +4,7 @@
 #include "gateway/pool/pool_impl.hpp"
 
 #include "codecs/parse.hpp"
+#include "net/asio_frame_warning.hpp"
 #include "observability/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -81,6 +82,7 @@ asio::awaitable<void> upstream_connection::run() {
   set_state(retired_ && !stopping_ ? conn_state::retired : conn_state::stopped);
 }
 
+EXAI_ASIO_FRAME_WARNING_OFF  // a GCC false positive at -O2, see net/asio_frame_warning.hpp
 asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_attempt() {
   const pool_options& o = pool_.options();
   const endpoint& ep = pool_.endpoint_of(endpoint_);
@@ -189,6 +191,7 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
   pool_.on_down(*this, true);
   co_return stopping_ ? attempt_end::stopped : attempt_end::session_ended;
 }
+EXAI_ASIO_FRAME_WARNING_ON
 
 asio::awaitable<void> upstream_connection::async_session() {
   co_await (async_reader() || async_writer() || async_housekeeper());

@@ -3,6 +3,7 @@
 // Connections (connection.cpp) own the sockets; nothing here touches one.
 #include "gateway/pool/pool_impl.hpp"
 
+#include "net/asio_frame_warning.hpp"
 #include "observability/log.hpp"
 #include "observability/metric_names.hpp"
 
@@ -255,6 +256,7 @@ void pool_impl::abandon(const call_ptr& c) {
   }
 }
 
+EXAI_ASIO_FRAME_WARNING_OFF  // a GCC false positive at -O2, see net/asio_frame_warning.hpp
 asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
     std::string name, json::object arguments, routes::call_context ctx) {
   auto self = shared_from_this();
@@ -332,6 +334,7 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
     co_return r;
   }
 }
+EXAI_ASIO_FRAME_WARNING_ON
 
 // ---- connections' events ---------------------------------------------------------------------
 

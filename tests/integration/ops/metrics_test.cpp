@@ -107,7 +107,9 @@ BOOST_AUTO_TEST_CASE(every_metric_is_exported_and_moves_with_traffic_through_a_d
       BOOST_TEST(series(page, std::string(m.name)) == 0, m.name);
   }
 
-  ws_client mcp("127.0.0.1", ws_port, ws_options{.subprotocol = "mcp"});
+  ws_options mcp_options;  // member by member: GCC 12 warns about fields a designated init omits
+  mcp_options.subprotocol = "mcp";
+  ws_client mcp("127.0.0.1", ws_port, mcp_options);
   ws_client op("127.0.0.1", ws_port);
   op.send_json(json::object{{"op", "hello"}, {"session_id", "ops-metrics"}});
   BOOST_TEST(op.read_json().at("ok").as_bool());
