@@ -5,7 +5,7 @@ FROM debian:12 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       ca-certificates g++ cmake ninja-build ccache nodejs npm \
       libboost1.81-dev libboost-log1.81-dev libboost-json1.81-dev libboost-test1.81-dev \
-      libvalijson-dev libmimalloc-dev \
+      libvalijson-dev libmimalloc-dev dpkg-dev file \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
