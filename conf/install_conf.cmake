@@ -10,14 +10,11 @@ endif()
 set(staging "${EXAI_CONF_BINARY_DIR}/install-staging")
 file(REMOVE_RECURSE "${staging}")
 
-# put(SRC DEST_DIR [NAME n] [PERMISSIONS ...]): SRC with /usr/bin/ and /etc/exai/ rewritten,
-# installed into DEST_DIR (DESTDIR is applied by file(INSTALL)).
+# put(SRC DEST_DIR [PERMISSIONS ...]): SRC with /usr/bin/ and /etc/exai/ rewritten, installed
+# into DEST_DIR (file(INSTALL) applies DESTDIR).
 function(put src dest_dir)
-  cmake_parse_arguments(P "" "NAME" "PERMISSIONS" ${ARGN})
+  cmake_parse_arguments(P "" "" "PERMISSIONS" ${ARGN})
   get_filename_component(name "${src}" NAME)
-  if(P_NAME)
-    set(name "${P_NAME}")
-  endif()
   if(NOT P_PERMISSIONS)
     set(P_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
   endif()
