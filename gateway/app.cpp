@@ -223,6 +223,9 @@ class app {
     so.max_inflight = cfg_.websocket.max_inflight_per_session;
     so.max_queued = cfg_.websocket.max_queued_per_session;
     so.limits.max_bytes = cfg_.websocket.max_message_bytes;
+    so.max_reply_bytes = cfg_.websocket.max_message_bytes;
+    so.max_session_bytes = cfg_.websocket.max_bytes_per_session;
+    so.max_batch_elements = cfg_.websocket.max_batch_elements;
     so.authenticated = authenticated;
     return so;
   }
