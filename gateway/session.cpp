@@ -38,6 +38,9 @@ using clock = routes::clock;
 // How long cancelled requests get to unwind before a session stops waiting for them (a backend
 // honours cancellation promptly; this only bounds a misbehaving one).
 constexpr std::chrono::milliseconds cancel_unwind_limit{2000};
+// How long the last replies may take to be written when a session ends: a peer that does not read
+// them (stdout nobody reads after stdin closed) must not keep the process alive.
+constexpr std::chrono::milliseconds final_flush_limit{5000};
 
 // One write of the session's writer takes at most this much of its queue.
 constexpr std::size_t max_batch_messages = 64;
@@ -537,9 +540,15 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
       reply_error(codecs::error(errc::shutting_down, "the gateway is shutting down"));
       return true;
     }
+    if (in.from == codecs::dialect::op && !in.id && in.method == "tools/call") {
+      // The op protocol requires an id on every call (exai-op-protocol.md): without one its
+      // answer could not be matched, so it is refused like the daemon refuses it.
+      reply_error(codecs::error(errc::invalid_request, "call_tool needs a string request_id"));
+      return true;
+    }
     auto h = routes::find_route(in.method, in.from);
     if (!h) {
-      reply_error(codecs::error(errc::method_not_found, "method not found: " + in.method));
+      reply_error(codecs::error(errc::method_not_found, "method not found: " + codecs::excerpt(in.method)));
       return true;
     }
     std::string key;
@@ -801,7 +810,18 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
                {"session", s.opts.id}, {"count", s.table.size()});
     }
     s.request_close(code);
-    while (!s.flushed) co_await s.writer_exit.async_wait(clock::time_point::max());
+    const auto flush_end = clock::now() + final_flush_limit;
+    while (!s.flushed) {
+      if (co_await s.writer_exit.async_wait(flush_end)) continue;
+      EXAI_LOG(warn, "session", "the peer does not take the last replies; giving up on them",
+               {"session", s.opts.id}, {"queued", s.queue.size()});
+      s.transport->abort_writes();
+      break;
+    }
+    const auto abort_end = clock::now() + cancel_unwind_limit;
+    while (!s.flushed) {
+      if (!co_await s.writer_exit.async_wait(abort_end)) break;
+    }
   }
 };
 

@@ -57,6 +57,18 @@ BOOST_AUTO_TEST_CASE(unknown_method_and_unknown_tool) {
   BOOST_TEST(h.next().at("error").at("code").as_int64() == -32601);
 }
 
+BOOST_AUTO_TEST_CASE(errors_quote_a_huge_method_name_in_part) {
+  harness h;
+  h.start();
+  h.send(request(1, std::string(1u << 20, 'm')));
+  auto raw = h.next_raw();
+  BOOST_TEST(raw.size() < 400u);  // not the 1 MiB name back
+  auto r = json::parse(raw);
+  BOOST_TEST(r.at("error").at("code").as_int64() == -32601);
+  BOOST_TEST(std::string(r.at("error").at("message").as_string()).find("(1048576 bytes)") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(tools_list_changed_reaches_initialized_sessions_only) {
   harness h;
   h.start();
@@ -622,6 +634,21 @@ json::object op(std::string_view name, std::string_view request_id = {}) {
   o["op"] = name;
   if (!request_id.empty()) o["request_id"] = request_id;
   return o;
+}
+
+BOOST_AUTO_TEST_CASE(call_tool_without_request_id_is_refused) {
+  harness h;
+  h.start();
+  auto c = op("call_tool");
+  c["name"] = "echo";
+  c["arguments"] = json::object{{"text", "no id"}};
+  h.send(c);
+  auto r = h.next();
+  BOOST_TEST(r.at("op").as_string() == "call_tool_res");
+  BOOST_TEST(r.at("error").at("code").as_string() == "INVALID_REQUEST");
+  BOOST_TEST(std::string(r.at("error").at("message").as_string()).find("request_id") !=
+             std::string::npos);
+  BOOST_TEST(h.backend.calls == 0);
 }
 
 BOOST_AUTO_TEST_CASE(hello_list_call_ping_in_the_op_dialect) {
