@@ -83,8 +83,10 @@ class beast_transport final : public ws_transport {
         if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
         co_return ec;
       }
+      // Every piece counts: a large message arriving slowly is a daemon at work, not a silent
+      // one (the busy timeout would otherwise take a long transfer for a hang).
+      keepalive_.note_activity();
     } while (!ws_->is_message_done());
-    keepalive_.note_activity();
     out = beast::buffers_to_string(buffer_.data());
     co_return boost::system::error_code{};
   }
