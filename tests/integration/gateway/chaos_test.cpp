@@ -153,15 +153,6 @@ void run_session(int n, std::uint16_t port, const std::atomic<bool>& stop, tally
   }
 }
 
-bool ready_becomes(std::uint16_t admin, int status, ms timeout) {
-  const auto end = steady::now() + timeout;
-  while (steady::now() < end) {
-    if (http_get("127.0.0.1", admin, "/ready", ms(2000)).status == status) return true;
-    std::this_thread::sleep_for(ms(100));
-  }
-  return false;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(load_through_killed_and_stopped_daemons) {
@@ -184,7 +175,7 @@ BOOST_AUTO_TEST_CASE(load_through_killed_and_stopped_daemons) {
   const auto info = gw.wait_ready(ready, ms(20000));
   const auto ws_port = port_of(std::string(info.at("ws").as_string()));
   const auto admin = port_of(std::string(info.at("admin").as_string()));
-  BOOST_TEST_REQUIRE(ready_becomes(admin, 200, ms(15000)));
+  BOOST_TEST_REQUIRE(http_status_becomes(admin, "/ready", 200, ms(15000)));
 
   constexpr int sessions = 4;
   std::atomic<bool> stop{false};
@@ -225,22 +216,22 @@ BOOST_AUTO_TEST_CASE(load_through_killed_and_stopped_daemons) {
 
   // Phase 2: both stopped: /ready must go 503 (hang detection), and 200 after SIGCONT.
   for (auto& d : daemons) d.proc.signal(SIGSTOP);
-  const bool stopped_seen = ready_becomes(admin, 503, ms(15000));
+  const bool stopped_seen = http_status_becomes(admin, "/ready", 503, ms(15000));
   BOOST_TEST(stopped_seen, "/ready stayed 200 with both daemons stopped");
   if (!stopped_seen) {
     const auto log = gw.stderr_text();
     BOOST_TEST_MESSAGE("gateway log tail:\n" << log.substr(log.size() > 6000 ? log.size() - 6000 : 0));
   }
   for (auto& d : daemons) d.proc.signal(SIGCONT);
-  BOOST_TEST(ready_becomes(admin, 200, ms(20000)), "/ready did not come back after SIGCONT");
+  BOOST_TEST(http_status_becomes(admin, "/ready", 200, ms(20000)), "/ready did not come back after SIGCONT");
 
   // Phase 3: both dead: 503; restarted: 200.
   kill(0);
   kill(1);
-  BOOST_TEST(ready_becomes(admin, 503, ms(10000)), "/ready stayed 200 with both daemons dead");
+  BOOST_TEST(http_status_becomes(admin, "/ready", 503, ms(10000)), "/ready stayed 200 with both daemons dead");
   restart(0);
   restart(1);
-  BOOST_TEST(ready_becomes(admin, 200, ms(20000)), "/ready did not come back after the restart");
+  BOOST_TEST(http_status_becomes(admin, "/ready", 200, ms(20000)), "/ready did not come back after the restart");
   std::this_thread::sleep_for(ms(1000));  // some load on the recovered pool
 
   stop = true;

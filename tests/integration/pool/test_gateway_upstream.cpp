@@ -33,21 +33,11 @@ daemon_child exai_daemon(std::uint16_t port = 0, const char* tools = "core,diagn
                       std::move(env));
 }
 
-// A gateway config file with this "upstream" section; removed with the test's temp files.
+// A gateway config file with this "upstream" section (the test removes it).
 std::string upstream_config(const std::string& upstream_json) {
   const std::string path = temp_path("pool-gw-config") + ".json";
   std::ofstream(path) << R"({"upstream": )" << upstream_json << "}";
   return path;
-}
-
-// Polls /ready until it answers `status`; false after the timeout.
-bool ready_becomes(std::uint16_t admin_port, int status, ms timeout) {
-  const auto end = steady::now() + timeout;
-  while (steady::now() < end) {
-    if (http_get("127.0.0.1", admin_port, "/ready", ms(2000)).status == status) return true;
-    std::this_thread::sleep_for(ms(100));
-  }
-  return false;
 }
 
 daemon_child fake_reference(std::uint16_t port = 0) {
@@ -277,7 +267,7 @@ BOOST_AUTO_TEST_CASE(a_stopped_daemon_is_found_in_seconds_and_ready_follows) {
   const auto admin = port_of(std::string(info.at("admin").as_string()));
   gw.initialize();
   gw.wait_tools(ms(10000));
-  BOOST_TEST_REQUIRE(ready_becomes(admin, 200, ms(10000)));
+  BOOST_TEST_REQUIRE(http_status_becomes(admin, "/ready", 200, ms(10000)));
 
   d.proc.signal(SIGSTOP);
   const auto t0 = steady::now();
@@ -289,10 +279,10 @@ BOOST_AUTO_TEST_CASE(a_stopped_daemon_is_found_in_seconds_and_ready_follows) {
   BOOST_TEST(r->at("result").at("isError").as_bool());
   BOOST_TEST(first_text(*r).find("did not answer") != std::string::npos, first_text(*r));
   BOOST_TEST_MESSAGE("answered " << took << " ms after SIGSTOP");
-  BOOST_TEST(ready_becomes(admin, 503, ms(10000)), "/ready stayed 200 with the daemon stopped");
+  BOOST_TEST(http_status_becomes(admin, "/ready", 503, ms(10000)), "/ready stayed 200 with the daemon stopped");
 
   d.proc.signal(SIGCONT);
-  BOOST_TEST(ready_becomes(admin, 200, ms(20000)), "/ready did not recover after SIGCONT");
+  BOOST_TEST(http_status_becomes(admin, "/ready", 200, ms(20000)), "/ready did not recover after SIGCONT");
   gw.send(gw.call(2, "echo", json::object{{"text", "again"}}));
   auto again = gw.response(2, ms(10000));
   BOOST_TEST_REQUIRE(again.has_value());
