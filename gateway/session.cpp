@@ -474,9 +474,16 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
                               : "the gateway is shutting down; the call was cancelled");
       }
       std::string text = reply_text(e, in, std::move(r));
+      const bool was_over = over_bound;
       if (auto why = refuse_reply(text.size(), e.batch.get())) {
-        EXAI_LOG(warn, "session", "reply replaced by an error", {"session", opts.id},
-                 {"client_id", e.key}, {"bytes", text.size()}, {"reason", *why});
+        // Once per stall at warn: a client that never reads must not flood the log.
+        if (was_over) {
+          EXAI_LOG(debug, "session", "reply replaced by an error", {"session", opts.id},
+                   {"client_id", e.key}, {"bytes", text.size()}, {"reason", *why});
+        } else {
+          EXAI_LOG(warn, "session", "reply replaced by an error", {"session", opts.id},
+                   {"client_id", e.key}, {"bytes", text.size()}, {"reason", *why});
+        }
         codecs::result<json::value> refused = codecs::error(errc::over_capacity, *why);
         if (in.method == "tools/call") {
           refused = json::value(
