@@ -96,6 +96,12 @@ struct engine {
   asio::awaitable<void> async_main_load();
   asio::awaitable<void> async_main_cancel();
   asio::awaitable<void> async_main_idle();
+  // mcp-ws hostile clients beside the load (issue 14): they run until hostile_stop_, and their
+  // transports are aborted once the measurement has sampled the target.
+  void spawn_hostile(asio::any_io_executor ex);
+  asio::awaitable<void> async_hostile_reader(unsigned i);
+  asio::awaitable<void> async_batcher(unsigned i);
+  void stop_hostile();
 
   asio::awaitable<bool> async_connect_all();
   asio::awaitable<void> async_connect_worker();
@@ -152,6 +158,11 @@ struct engine {
   std::optional<std::string> status_reply_;
 
   json::object extra_;      // mode-specific report fields
+
+  // hostile clients
+  std::vector<std::unique_ptr<message_transport>> hostile_;
+  bool hostile_stop_ = false;
+  std::uint64_t hostile_sent_ = 0, hostile_failures_ = 0, batches_answered_ = 0, batches_refused_ = 0;
 };
 
 connection::connection(engine& e, unsigned index, unsigned inflight)
@@ -400,6 +411,7 @@ asio::awaitable<void> engine::async_main_load() {
     co_return;
   }
   hist_.clear();  // it held the handshake times
+  spawn_hostile(ex);
   int pid = o_.target_pid > 0 ? o_.target_pid : child_pid_;
   if (o_.requests > 0) budget_ = o_.requests;
   auto spawn_loads = [&] {
@@ -441,6 +453,7 @@ asio::awaitable<void> engine::async_main_load() {
   for (auto& c : conns_)
     if (!c->dead_) c->inflight_ = 0;
   auto final_sample = sample_process(pid);
+  stop_hostile();
   co_await async_close_all();
 
   double window = std::chrono::duration<double>(t_end_ - t_start_).count();
@@ -473,6 +486,101 @@ asio::awaitable<void> engine::async_main_load() {
     if (answered > 0)
       extra_["peer_cpu_us_per_request"] =
           round_to((peer_after->cpu_s - peer_before->cpu_s) * 1e6 / answered, 2);
+  }
+}
+
+// ---- hostile clients (mcp-ws) ----
+
+namespace {
+std::string hostile_initialize(std::string_view version) {
+  return R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":")" +
+         std::string(version) +
+         R"(","capabilities":{},"clientInfo":{"name":"exai-bench-hostile","version":"1"}}})";
+}
+constexpr std::string_view hostile_initialized = R"({"jsonrpc":"2.0","method":"notifications/initialized"})";
+}  // namespace
+
+void engine::spawn_hostile(asio::any_io_executor ex) {
+  for (unsigned i = 0; i < o_.hostile_readers; ++i) asio::co_spawn(ex, async_hostile_reader(i), asio::detached);
+  for (unsigned i = 0; i < o_.batch_clients; ++i) asio::co_spawn(ex, async_batcher(i), asio::detached);
+  if (o_.hostile_readers > 0) extra_["hostile_readers"] = o_.hostile_readers;
+  if (o_.batch_clients > 0) extra_["batch_clients"] = o_.batch_clients;
+}
+
+void engine::stop_hostile() {
+  if (o_.hostile_readers == 0 && o_.batch_clients == 0) return;
+  hostile_stop_ = true;
+  for (auto& t : hostile_) t->abort();
+  extra_["hostile_calls_sent"] = hostile_sent_;
+  extra_["hostile_failures"] = hostile_failures_;
+  extra_["hostile_bytes_per_call"] = o_.hostile_bytes;
+  if (o_.batch_clients > 0) {
+    extra_["batch_size"] = o_.batch_size;
+    extra_["batches_answered"] = batches_answered_;
+    extra_["batches_refused"] = batches_refused_;
+  }
+}
+
+// Sends its calls and never reads: the gateway must hold only its per-session bound for it.
+asio::awaitable<void> engine::async_hostile_reader(unsigned i) {
+  try {
+    auto owned = co_await async_connect_ws(target_, o_.subprotocol, "", 4096);
+    message_transport* t = owned.get();
+    hostile_.push_back(std::move(owned));
+    co_await t->async_write(hostile_initialize("2025-06-18"));
+    co_await t->async_write(hostile_initialized);
+    const std::string tail = R"(,"method":"tools/call","params":{"name":"blob","arguments":{"bytes":)" +
+                             std::to_string(o_.hostile_bytes) + "}}}";
+    for (unsigned k = 1; k <= o_.hostile_calls && !hostile_stop_; ++k) {
+      // Blocks once the gateway stops reading this client: that is the point.
+      co_await t->async_write(R"({"jsonrpc":"2.0","id":)" + std::to_string(k) + tail);
+      ++hostile_sent_;
+    }
+  } catch (const std::exception& ex) {
+    if (!hostile_stop_) {
+      ++hostile_failures_;
+      std::cerr << "exai-bench: hostile reader " << i << ": " << ex.what() << "\n";
+    }
+  }
+}
+
+// Sends full batches of pings on a 2025-03-26 session and reads each answer before the next.
+asio::awaitable<void> engine::async_batcher(unsigned i) {
+  try {
+    auto owned = co_await async_connect_ws(target_, o_.subprotocol, "");
+    message_transport* t = owned.get();
+    hostile_.push_back(std::move(owned));
+    co_await t->async_write(hostile_initialize("2025-03-26"));
+    for (;;) {  // the initialize reply (notifications may come first)
+      auto reply = co_await t->async_read();
+      if (reply.find("\"id\":0") != std::string_view::npos) break;
+    }
+    co_await t->async_write(hostile_initialized);
+    std::string batch = "[";
+    for (unsigned k = 0; k < o_.batch_size; ++k) {
+      if (k > 0) batch += ',';
+      batch += R"({"jsonrpc":"2.0","id":)" + std::to_string(k + 1) + R"(,"method":"ping"})";
+    }
+    batch += ']';
+    while (!hostile_stop_) {
+      co_await t->async_write(batch);
+      for (;;) {
+        auto reply = co_await t->async_read();
+        if (!reply.empty() && reply.front() == '[') {
+          ++batches_answered_;
+          break;
+        }
+        if (reply.find("\"error\"") != std::string_view::npos) {  // over the gateway's cap
+          ++batches_refused_;
+          break;
+        }
+      }
+    }
+  } catch (const std::exception& ex) {
+    if (!hostile_stop_) {
+      ++hostile_failures_;
+      std::cerr << "exai-bench: batch client " << i << ": " << ex.what() << "\n";
+    }
   }
 }
 

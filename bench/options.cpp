@@ -47,6 +47,9 @@ Options:
   cancel mode: --delay-ms N (default cancel-after + wait + 3000), --cancel-after-ms N (300),
                --wait-ms N (1000), --settle-ms N (5000), --metrics-url http://HOST:PORT/metrics,
                --status-check (read in-flight through the `status` tool too)
+  mcp-ws hostile clients, beside the measured load: --hostile-readers N (send --hostile-calls
+               C `blob` calls of --hostile-bytes B each, never read; 4 KB receive buffer),
+               --batch-clients N (2025-03-26 sessions sending --batch-size S pings per batch)
   echo-server: --listen HOST:PORT (default 127.0.0.1:0), --ready-file FILE ({"ws":"HOST:PORT"})
 
 Every answer is checked against its request (id, and echo's text); a wrong or missing answer is
@@ -167,6 +170,11 @@ parse_outcome parse_options(int argc, const char* const* argv) {
     else if (a == "--wait-ms") ok = need_uint(o.wait_ms, 0);
     else if (a == "--settle-ms") ok = need_uint(o.settle_ms, 0);
     else if (a == "--metrics-url") o.metrics_url = v;
+    else if (a == "--hostile-readers") ok = need_uint(o.hostile_readers, 0);
+    else if (a == "--hostile-calls") ok = need_uint(o.hostile_calls, 1);
+    else if (a == "--hostile-bytes") ok = need_uint(o.hostile_bytes, 1);
+    else if (a == "--batch-clients") ok = need_uint(o.batch_clients, 0);
+    else if (a == "--batch-size") ok = need_uint(o.batch_size, 1);
     else if (a == "--sched") {
       if (v != "batch" && v != "normal") {
         r.error = "--sched: expected batch or normal";

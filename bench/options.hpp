@@ -49,6 +49,13 @@ struct options {
   std::string metrics_url;            // http://HOST:PORT/metrics (gateway admin)
   bool status_check = false;          // also read in-flight through the `status` tool
 
+  // mcp-ws: hostile clients beside the measured load (issue 14, the `hostile` bench row).
+  unsigned hostile_readers = 0;       // clients that send calls and never read (4 KB receive buffer)
+  unsigned hostile_calls = 64;        // calls each of them sends
+  std::uint64_t hostile_bytes = 8u << 20;  // the `blob` size each call asks for
+  unsigned batch_clients = 0;         // clients sending JSON-RPC batches (2025-03-26), reading
+  unsigned batch_size = 256;          // elements per batch (the gateway's default cap)
+
   // echo-server mode.
   std::string listen = "127.0.0.1:0";
   std::string ready_file;

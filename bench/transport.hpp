@@ -37,9 +37,10 @@ struct ws_target {
 std::optional<ws_target> parse_url(std::string_view url, std::string_view scheme = "ws");
 
 // Connects and completes the WebSocket handshake, offering `subprotocol` when non-empty and
-// sending `Authorization: Bearer token` when the token is non-empty.
+// sending `Authorization: Bearer token` when the token is non-empty. receive_buffer > 0 sets
+// SO_RCVBUF before connecting (address literals only): a client that reads slowly, or never.
 boost::asio::awaitable<std::unique_ptr<message_transport>> async_connect_ws(
-    ws_target target, std::string subprotocol, std::string bearer_token);
+    ws_target target, std::string subprotocol, std::string bearer_token, int receive_buffer = 0);
 
 // A child process started with its stdin and stdout as pipes.
 struct child_stdio {

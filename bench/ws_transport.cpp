@@ -103,7 +103,8 @@ class ws_transport final : public message_transport {
 
 asio::awaitable<std::unique_ptr<message_transport>> async_connect_ws(ws_target target,
                                                                     std::string subprotocol,
-                                                                    std::string bearer_token) {
+                                                                    std::string bearer_token,
+                                                                    int receive_buffer) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket sock(ex);
   boost::system::error_code ec;
@@ -111,6 +112,10 @@ asio::awaitable<std::unique_ptr<message_transport>> async_connect_ws(ws_target t
   if (!ec) {
     // An address literal needs no resolver (whose async form runs a thread per io_context).
     tcp::endpoint ep(addr, static_cast<unsigned short>(std::stoul(target.port)));
+    if (receive_buffer > 0) {
+      sock.open(ep.protocol());
+      sock.set_option(asio::socket_base::receive_buffer_size(receive_buffer));
+    }
     co_await sock.async_connect(ep, asio::use_awaitable);
   } else {
     tcp::resolver resolver(ex);

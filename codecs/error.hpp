@@ -69,6 +69,11 @@ std::string_view op_code(const error& e) noexcept;
 // Best-effort inverse for upstream op codes ("TIMEOUT" -> errc::timeout, unknown -> upstream_error).
 errc from_op_code(std::string_view code) noexcept;
 
+// A client-supplied name (method, tool, op) as an error message may quote it: whole when short,
+// else its first max_bytes (cut at a UTF-8 character boundary) and how long it was, so one
+// 1 MiB name does not come back in full.
+std::string excerpt(std::string_view text, std::size_t max_bytes = 128);
+
 // Lets result<T, error>::value() throw.
 [[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
 

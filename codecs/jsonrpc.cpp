@@ -7,6 +7,8 @@
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
+#include <string>
+
 namespace exai::codecs::jsonrpc {
 namespace {
 
@@ -140,8 +142,13 @@ decoded decode_impl(const json::value& v, json::value* owner) {
 decoded decode(const json::value& v) { return decode_impl(v, nullptr); }
 decoded decode(json::value&& v) { return decode_impl(v, &v); }
 
-result<std::vector<decoded>> decode_batch(const json::array& a) {
+result<std::vector<decoded>> decode_batch(const json::array& a, std::size_t max_elements) {
   if (a.empty()) return error(errc::invalid_request, "empty batch");
+  if (a.size() > max_elements) {
+    return error(errc::invalid_request, "batch of " + std::to_string(a.size()) +
+                                            " elements is over the cap of " +
+                                            std::to_string(max_elements) + " per batch");
+  }
   std::vector<decoded> out;
   out.reserve(a.size());
   for (const auto& element : a) out.push_back(decode(element));

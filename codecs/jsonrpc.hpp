@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -33,9 +34,11 @@ boost::system::result<inbound, decode_failure> decode(boost::json::value&& v);
 [[noreturn]] void throw_exception_from_error(const decode_failure& f,
                                              const boost::source_location& loc);
 
-// A batch: one entry per element, in order. An empty array is an error (invalid_request).
+// A batch: one entry per element, in order. An empty array, or one of more than max_elements
+// elements, is an error (invalid_request; the message names the cap) and nothing is decoded.
+inline constexpr std::size_t default_max_batch_elements = 256;
 result<std::vector<boost::system::result<inbound, decode_failure>>> decode_batch(
-    const boost::json::array& a);
+    const boost::json::array& a, std::size_t max_elements = default_max_batch_elements);
 
 boost::json::object encode_result(const client_id& id, boost::json::value result);
 // The same response as JSON text, byte for byte serialize(encode_result(id, result)), without

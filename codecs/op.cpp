@@ -56,6 +56,13 @@ capabilities decode_caps(const json::object& o) {
       c.max_inflight = static_cast<std::uint32_t>(m->get_uint64());
     }
   }
+  if (const auto* m = o.if_contains("max_message_bytes")) {
+    if (m->is_int64() && m->get_int64() > 0) {
+      c.max_message_bytes = static_cast<std::uint64_t>(m->get_int64());
+    } else if (m->is_uint64()) {
+      c.max_message_bytes = m->get_uint64();
+    }
+  }
   return c;
 }
 
@@ -70,6 +77,7 @@ json::object encode_caps(const capabilities& c) {
   json::object o;
   o.emplace("multiplex", c.multiplex);
   if (c.max_inflight) o.emplace("max_inflight", *c.max_inflight);
+  if (c.max_message_bytes) o.emplace("max_message_bytes", *c.max_message_bytes);
   o.emplace("cancel", c.cancel);
   o.emplace("progress", c.progress);
   return o;
@@ -285,7 +293,7 @@ result<std::string_view> op_name(const json::object& o) {
 }
 
 error unknown_op(std::string_view name) {
-  return error(errc::method_not_found, "unknown op: " + std::string(name));
+  return error(errc::method_not_found, "unknown op: " + excerpt(name));
 }
 
 }  // namespace

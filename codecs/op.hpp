@@ -24,6 +24,7 @@ struct capabilities {
   bool cancel = false;
   bool progress = false;
   std::optional<std::uint32_t> max_inflight;  // ack only
+  std::optional<std::uint64_t> max_message_bytes;  // ack only: the largest message it reads
 };
 
 // An error object as it travels: {"code","message","details"?}.

@@ -92,6 +92,8 @@ handshake_step session::on_first_message(std::string_view text) {
     }
     op::capabilities shown = granted_;
     if (granted_.multiplex) shown.max_inflight = settings_.max_inflight;
+    // What we read, so a gateway fails a larger call alone instead of losing the connection.
+    shown.max_message_bytes = settings_.max_message_bytes;
     ack.caps = shown;
     json::object server;
     server["name"] = settings_.server_name;

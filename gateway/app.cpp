@@ -138,6 +138,15 @@ class app {
       if (!cfg_.upstream_section.contains("tool_timeouts_ms")) {
         for (const auto& [k, v] : cfg_.tool_timeouts) opts->tool_timeouts[k] = v;
       }
+      // A client message near our limit becomes a larger daemon message (the op envelope):
+      // such calls fail alone as tool errors (issue 14). Say so once at startup.
+      if (cfg_.websocket.max_message_bytes >= opts->upstream_max_message) {
+        EXAI_LOG(warn, "gateway",
+                 "client messages may be larger than the daemon reads; such calls fail as tool "
+                 "errors without being sent",
+                 {"websocket.max_message_bytes", cfg_.websocket.max_message_bytes},
+                 {"upstream.max_message_bytes", opts->upstream_max_message});
+      }
       auto p = std::make_unique<pool::daemon_pool>(ioc_.get_executor(), std::move(*opts));
       pool_ = p.get();
       backend_ = std::move(p);
@@ -223,6 +232,9 @@ class app {
     so.max_inflight = cfg_.websocket.max_inflight_per_session;
     so.max_queued = cfg_.websocket.max_queued_per_session;
     so.limits.max_bytes = cfg_.websocket.max_message_bytes;
+    so.max_reply_bytes = cfg_.websocket.max_message_bytes;
+    so.max_session_bytes = cfg_.websocket.max_bytes_per_session;
+    so.max_batch_elements = cfg_.websocket.max_batch_elements;
     so.authenticated = authenticated;
     return so;
   }

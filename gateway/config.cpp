@@ -446,6 +446,8 @@ codecs::result<gateway_config> apply_config_file(gateway_config c, const json::o
                      size("max_connections", w.max_connections, 1, 1000000),
                      size("max_inflight_per_session", w.max_inflight_per_session, 1, 1000000),
                      size("max_queued_per_session", w.max_queued_per_session, 1, 1000000),
+                     size("max_bytes_per_session", w.max_bytes_per_session, 65536, 1ull << 40),
+                     size("max_batch_elements", w.max_batch_elements, 1, 1000000),
                      dur("idle_timeout_ms", w.idle_timeout),
                      dur("handshake_timeout_ms", w.handshake_timeout)}) {
         if (!r) return fail(r.error());
@@ -617,6 +619,8 @@ json::object to_json(const gateway_config& c) {
   ws["max_connections"] = c.websocket.max_connections;
   ws["max_inflight_per_session"] = c.websocket.max_inflight_per_session;
   ws["max_queued_per_session"] = c.websocket.max_queued_per_session;
+  ws["max_bytes_per_session"] = c.websocket.max_bytes_per_session;
+  ws["max_batch_elements"] = c.websocket.max_batch_elements;
   ws["idle_timeout_ms"] = ms(c.websocket.idle_timeout);
   ws["handshake_timeout_ms"] = ms(c.websocket.handshake_timeout);
   ws["allowed_origins"] = strings(c.websocket.allowed_origins);

@@ -38,6 +38,8 @@ struct websocket_config {
   std::size_t max_connections = 1000;                 // beyond: the upgrade gets 503
   std::size_t max_inflight_per_session = 256;         // then reading pauses (back-pressure)
   std::size_t max_queued_per_session = 1024;          // replies waiting for the socket
+  std::size_t max_bytes_per_session = 64u * 1024 * 1024;  // reply bytes waiting for the client
+  std::size_t max_batch_elements = 256;               // JSON-RPC batch; larger: one -32600
   milliseconds idle_timeout{60'000};      // ping after half of it idle; close after all of it
   milliseconds handshake_timeout{10'000}; // HTTP upgrade and close handshake
   // Origins allowed besides the built-in ones (no Origin header, or http(s)://localhost,

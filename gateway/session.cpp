@@ -38,6 +38,9 @@ using clock = routes::clock;
 // How long cancelled requests get to unwind before a session stops waiting for them (a backend
 // honours cancellation promptly; this only bounds a misbehaving one).
 constexpr std::chrono::milliseconds cancel_unwind_limit{2000};
+// How long the last replies may take to be written when a session ends: a peer that does not read
+// them (stdout nobody reads after stdin closed) must not keep the process alive.
+constexpr std::chrono::milliseconds final_flush_limit{5000};
 
 // One write of the session's writer takes at most this much of its queue.
 constexpr std::size_t max_batch_messages = 64;
@@ -75,7 +78,8 @@ class waiters {
 // The replies of one JSON-RPC batch, sent as one array once every element is answered.
 struct batch_state {
   std::size_t pending = 1;  // the reader holds one until it has dispatched every element
-  json::array responses;
+  std::vector<std::string> responses;  // serialized, so they count in the session's bytes
+  std::size_t bytes = 0;
 };
 
 // One request in flight. Shared by the table, the request's coroutine completion and its
@@ -145,6 +149,10 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   std::uint64_t anonymous_ids = 0;
 
   std::deque<std::string> queue;
+  // Reply bytes queued, being written, or held for unfinished batches (max_session_bytes).
+  std::size_t pending_bytes = 0;
+  // A reply was refused for the bound: reading stays paused until half of it has been written.
+  bool over_bound = false;
   asio::steady_timer writer_wake;  // never expires: cancel() wakes the writer
   asio::steady_timer reader_wake;  // likewise for the reader
   bool writer_waiting = false;
@@ -204,24 +212,68 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
 
   void send_text(std::string text) {
     if (writer_done || close_requested) return;
+    pending_bytes += text.size();
     queue.push_back(std::move(text));
     if (writer_waiting) writer_wake.cancel();
   }
 
   void send(const json::object& msg) { send_text(json::serialize(msg)); }
 
-  void deliver(json::object msg, const std::shared_ptr<batch_state>& batch) {
+  void deliver(std::string text, const std::shared_ptr<batch_state>& batch) {
     if (batch) {
-      batch->responses.push_back(std::move(msg));
+      batch->bytes += text.size();
+      pending_bytes += text.size();
+      batch->responses.push_back(std::move(text));
     } else {
-      send(msg);
+      send_text(std::move(text));
     }
+  }
+
+  void deliver(const json::object& msg, const std::shared_ptr<batch_state>& batch) {
+    deliver(json::serialize(msg), batch);
   }
 
   void release_batch(const std::shared_ptr<batch_state>& batch) {
     if (--batch->pending > 0) return;
+    pending_bytes -= batch->bytes;
     // An all-notification batch gets no reply at all (mcp-server-rules.md, "Batches").
-    if (!batch->responses.empty()) send_text(json::serialize(batch->responses));
+    if (batch->responses.empty()) return;
+    std::string text;
+    text.reserve(batch->bytes + batch->responses.size() + 1);
+    for (const auto& r : batch->responses) {
+      text += text.empty() ? '[' : ',';
+      text += r;
+    }
+    text += ']';
+    batch->responses.clear();
+    send_text(std::move(text));
+  }
+
+  // Why a reply of `size` bytes may not be sent as it is, or nothing when it may: larger than a
+  // message may be, or the client is not reading and its replies already fill the session's bound.
+  std::optional<std::string> refuse_reply(std::size_t size, const batch_state* batch) {
+    const std::size_t before = batch ? batch->bytes : 0;
+    if (before + size > opts.max_reply_bytes) {
+      return "the reply is " + std::to_string(before + size) + " bytes, over the limit of " +
+             std::to_string(opts.max_reply_bytes) + " bytes per message";
+    }
+    if (pending_bytes > 0 && pending_bytes + size > opts.max_session_bytes) {
+      over_bound = true;
+      return "the client is not reading its replies: " + std::to_string(pending_bytes) +
+             " bytes wait to be sent (limit " + std::to_string(opts.max_session_bytes) +
+             " per session); a result of " + std::to_string(size) + " bytes was dropped";
+    }
+    return std::nullopt;
+  }
+
+  // The reply to a request as text in its dialect (a JSON-RPC result without an envelope object).
+  static std::string reply_text(const inflight_entry& e, const codecs::inbound& in,
+                                codecs::result<json::value> r) {
+    if (e.dialect == codecs::dialect::jsonrpc && r) {
+      return codecs::jsonrpc::encode_result_text(*in.id, *r);
+    }
+    return json::serialize(e.dialect == codecs::dialect::op ? op_reply(in, std::move(r))
+                                                            : jsonrpc_reply(*in.id, std::move(r)));
   }
 
   // An error for a message that has no usable id: in the dialect the connection used so far.
@@ -244,7 +296,8 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
 
   bool can_read() const noexcept {
     return !close_requested && !writer_done && table.size() < opts.max_inflight &&
-           queue.size() < opts.max_queued;
+           queue.size() < opts.max_queued && pending_bytes < opts.max_session_bytes &&
+           !over_bound;
   }
 
   // ---- progress ------------------------------------------------------------------------------
@@ -264,7 +317,8 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
 
   void on_progress(inflight_entry& e, const codecs::progress_update& u) {
     if (e.done || e.reason != cancel_reason::none) return;  // none after the response
-    if (queue.size() >= opts.max_queued) {  // advisory: dropped rather than blocking the tool
+    if (queue.size() >= opts.max_queued || pending_bytes >= opts.max_session_bytes) {
+      // Advisory: dropped rather than blocking the tool.
       ++stats.progress_dropped;
       return;
     }
@@ -419,13 +473,25 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
                               ? "input closed; the call was cancelled after the grace period"
                               : "the gateway is shutting down; the call was cancelled");
       }
-      if (e.dialect == codecs::dialect::jsonrpc && r && !e.batch) {
-        send_text(codecs::jsonrpc::encode_result_text(*in.id, *r));  // no envelope object
-      } else {
-        json::object msg = e.dialect == codecs::dialect::op ? op_reply(in, std::move(r))
-                                                            : jsonrpc_reply(*in.id, std::move(r));
-        deliver(std::move(msg), e.batch);
+      std::string text = reply_text(e, in, std::move(r));
+      const bool was_over = over_bound;
+      if (auto why = refuse_reply(text.size(), e.batch.get())) {
+        // Once per stall at warn: a client that never reads must not flood the log.
+        if (was_over) {
+          EXAI_LOG(debug, "session", "reply replaced by an error", {"session", opts.id},
+                   {"client_id", e.key}, {"bytes", text.size()}, {"reason", *why});
+        } else {
+          EXAI_LOG(warn, "session", "reply replaced by an error", {"session", opts.id},
+                   {"client_id", e.key}, {"bytes", text.size()}, {"reason", *why});
+        }
+        codecs::result<json::value> refused = codecs::error(errc::over_capacity, *why);
+        if (in.method == "tools/call") {
+          refused = json::value(
+              codecs::jsonrpc::to_call_tool_result(codecs::tool_result::text(*why, true)));
+        }
+        text = reply_text(e, in, std::move(refused));
       }
+      deliver(std::move(text), e.batch);
     }
     if (e.batch) release_batch(e.batch);
     if (reader_waiting) reader_wake.cancel();
@@ -481,9 +547,15 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
       reply_error(codecs::error(errc::shutting_down, "the gateway is shutting down"));
       return true;
     }
+    if (in.from == codecs::dialect::op && !in.id && in.method == "tools/call") {
+      // The op protocol requires an id on every call (exai-op-protocol.md): without one its
+      // answer could not be matched, so it is refused like the daemon refuses it.
+      reply_error(codecs::error(errc::invalid_request, "call_tool needs a string request_id"));
+      return true;
+    }
     auto h = routes::find_route(in.method, in.from);
     if (!h) {
-      reply_error(codecs::error(errc::method_not_found, "method not found: " + in.method));
+      reply_error(codecs::error(errc::method_not_found, "method not found: " + codecs::excerpt(in.method)));
       return true;
     }
     std::string key;
@@ -533,7 +605,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
                                        "initialized with protocol version 2025-03-26")));
       co_return;
     }
-    auto decoded = codecs::jsonrpc::decode_batch(a);
+    auto decoded = codecs::jsonrpc::decode_batch(a, opts.max_batch_elements);
     if (!decoded) {
       send(jsonrpc_error(std::nullopt, decoded.error()));
       co_return;
@@ -541,7 +613,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     auto batch = std::make_shared<batch_state>();
     for (auto& d : *decoded) {
       if (!d) {
-        batch->responses.push_back(jsonrpc_error(d.error().id, d.error().err));
+        deliver(jsonrpc_error(d.error().id, d.error().err), batch);
         continue;
       }
       // Each element takes an in-flight slot like any request (back-pressure).
@@ -693,6 +765,11 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
         } else {
           ec = co_await s.transport->async_write_messages(batch);
         }
+        s.pending_bytes -= batch_bytes;
+        if (s.over_bound && s.pending_bytes <= s.opts.max_session_bytes / 2) {
+          s.over_bound = false;
+          if (s.reader_waiting) s.reader_wake.cancel();
+        }
         if (ec) {
           EXAI_LOG(debug, "session", "write failed", {"session", s.opts.id},
                    {"error", ec.message()});
@@ -708,6 +785,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     }
     s.writer_done = true;
     s.flushed = true;
+    for (const auto& q : s.queue) s.pending_bytes -= q.size();
     s.queue.clear();
     // Replies are out: a shutdown need not wait for the peer's half of the close handshake.
     s.writer_exit.notify_all();
@@ -739,7 +817,18 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
                {"session", s.opts.id}, {"count", s.table.size()});
     }
     s.request_close(code);
-    while (!s.flushed) co_await s.writer_exit.async_wait(clock::time_point::max());
+    const auto flush_end = clock::now() + final_flush_limit;
+    while (!s.flushed) {
+      if (co_await s.writer_exit.async_wait(flush_end)) continue;
+      EXAI_LOG(warn, "session", "the peer does not take the last replies; giving up on them",
+               {"session", s.opts.id}, {"queued", s.queue.size()});
+      s.transport->abort_writes();
+      break;
+    }
+    const auto abort_end = clock::now() + cancel_unwind_limit;
+    while (!s.flushed) {
+      if (!co_await s.writer_exit.async_wait(abort_end)) break;
+    }
   }
 };
 

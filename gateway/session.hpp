@@ -23,6 +23,12 @@ struct session_options {
   std::string id;                              // "gw-..." for logs and op hello_ack
   std::size_t max_inflight = 256;              // requests running at once; then reading pauses
   std::size_t max_queued = 1024;               // replies waiting for the writer; then reading pauses
+  // Bytes of replies queued, being written or held for an unfinished batch: at the bound reading
+  // pauses, and a further reply that would pass it (while others wait) becomes an error instead.
+  std::size_t max_session_bytes = 64u * 1024 * 1024;
+  // Largest reply; a larger one becomes an error saying so (a tool error for tools/call).
+  std::size_t max_reply_bytes = 32u * 1024 * 1024;
+  std::size_t max_batch_elements = 256;        // a larger JSON-RPC batch gets one -32600
   std::chrono::milliseconds eof_grace{2000};   // in-flight time after stdin EOF (stdio)
   codecs::parse_limits limits;
   // False when the gateway requires a token and the connection has not presented it yet (a

@@ -190,6 +190,12 @@ class stdio_transport final : public message_transport {
     co_return ec;
   }
 
+  void abort_writes() noexcept override {
+    broken_ = true;
+    error_code ec;
+    out_.cancel(ec);
+  }
+
   asio::awaitable<void> async_close(close_code) override {
     closed_ = true;
     error_code ec;

@@ -54,6 +54,10 @@ class message_transport {
   // then completes with an error), stops reading for stdio. Called by the writer only.
   virtual boost::asio::awaitable<void> async_close(close_code code) = 0;
 
+  // Gives up on a pending write the peer does not take (the final flush passed its limit): it
+  // completes with an error. The default does nothing (the transport has its own idle timeout).
+  virtual void abort_writes() noexcept {}
+
   // "stdio", "ws", "memory": for logs and the sessions metric.
   virtual std::string_view kind() const noexcept = 0;
 

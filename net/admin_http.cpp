@@ -3,6 +3,7 @@
 // single strand makes stop() a plain walk over the open connections.
 #include "net/admin_http.hpp"
 
+#include <array>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -86,6 +88,7 @@ struct admin_server::impl {
   bool stopped = false;
   std::uint64_t next_session = 0;
   std::map<std::uint64_t, beast::tcp_stream*> sessions;
+  std::size_t refusing = 0;  // over-the-cap connections being answered 503
 
   mutable std::mutex endpoint_mu;  // local_endpoint() may be asked from any thread
   std::string endpoint_text;
@@ -214,6 +217,32 @@ asio::awaitable<void> run_session(std::shared_ptr<admin_server::impl> self, tcp:
   stream.close();
 }
 
+// Over the connection cap: a 503 instead of a silent close, then the peer's half is read until it
+// closes or a short deadline passes (closing with its request unread would reset the connection
+// and could lose the 503).
+asio::awaitable<void> refuse_connection(std::shared_ptr<admin_server::impl> self, tcp::socket socket) {
+  ++self->refusing;
+  beast::tcp_stream stream(std::move(socket));
+  static constexpr std::string_view busy =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: exai-admin\r\nContent-Type: application/json\r\n"
+      "Cache-Control: no-store\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 38\r\n\r\n"
+      R"({"error":"too many admin connections"})";
+  stream.expires_after(self->opts.write_timeout);
+  auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(busy), tuple_awaitable);
+  error_code ignored;
+  if (!wec) {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::array<char, 1024> sink;
+    stream.expires_after(self->opts.read_timeout);
+    for (;;) {
+      auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), tuple_awaitable);
+      if (rec || self->stopped) break;
+    }
+  }
+  stream.close();
+  --self->refusing;
+}
+
 asio::awaitable<void> accept_loop(std::shared_ptr<admin_server::impl> self) {
   for (;;) {
     auto [ec, socket] = co_await self->acceptor.async_accept(tuple_awaitable);
@@ -227,8 +256,12 @@ asio::awaitable<void> accept_loop(std::shared_ptr<admin_server::impl> self) {
       continue;
     }
     if (self->sessions.size() >= self->opts.max_connections) {
-      error_code ignored;
-      socket.close(ignored);
+      if (self->refusing < self->opts.max_connections) {
+        asio::co_spawn(self->strand, refuse_connection(self, std::move(socket)), asio::detached);
+      } else {
+        error_code ignored;
+        socket.close(ignored);
+      }
       continue;
     }
     asio::co_spawn(self->strand, run_session(self, std::move(socket)), asio::detached);

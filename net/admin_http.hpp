@@ -25,12 +25,14 @@ struct admin_handlers {
 
 struct admin_options {
   // An idle keep-alive connection, or a client that sends a request too slowly, is closed after
-  // this long, so stray sockets do not pile up.
-  std::chrono::milliseconds read_timeout{10'000};
+  // this long, so stray sockets (and slowloris clients) do not hold the connection slots.
+  std::chrono::milliseconds read_timeout{2'000};
   std::chrono::milliseconds write_timeout{10'000};
   std::size_t max_header_bytes = 8 * 1024;  // larger: 431 and close
   std::size_t max_body_bytes = 4 * 1024;    // the endpoints take no body; larger: 413 and close
-  std::size_t max_connections = 64;         // beyond this, new connections are closed at once
+  // Beyond this many connections a new one is answered 503 and closed; beyond twice as many
+  // (503s still being written) it is closed at once.
+  std::size_t max_connections = 64;
 };
 
 class admin_server {

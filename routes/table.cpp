@@ -201,7 +201,7 @@ boost::asio::awaitable<reply> handle_tools_call(codecs::inbound& in, request_con
     } else if (is_tool_level(e.code)) {
       r = codecs::tool_result::text(tool_error_text(tool, e), true);
     } else if (e.code == errc::tool_not_found) {
-      co_return error(errc::tool_not_found, "unknown tool: " + tool);
+      co_return error(errc::tool_not_found, "unknown tool: " + codecs::excerpt(tool));
     } else {
       co_return e;
     }

@@ -27,6 +27,7 @@ using namespace exai::codecs;
 
 constexpr std::size_t max_line = 256;
 const parse_limits limits{4096, 16};
+constexpr std::size_t max_batch = 3;  // small, so the fuzzer reaches both sides of the cap
 
 [[noreturn]] void fail(const char* what) {
   std::fprintf(stderr, "fuzz_codecs invariant broken: %s\n", what);
@@ -81,6 +82,16 @@ void check_jsonrpc(const json::value& v) {
   if (const auto* a = v.if_array()) {
     auto batch = jsonrpc::decode_batch(*a);
     require(batch.has_value() == !a->empty(), "batch decoding vs emptiness");
+    // The element cap: over it nothing is decoded and the error names the cap.
+    auto capped = jsonrpc::decode_batch(*a, max_batch);
+    require(capped.has_value() == (!a->empty() && a->size() <= max_batch), "batch cap");
+    if (capped) {
+      require(capped->size() == a->size(), "one decoded entry per element");
+    } else if (a->size() > max_batch) {
+      require(capped.error().code == errc::invalid_request &&
+                  capped.error().message.find(std::to_string(max_batch)) != std::string::npos,
+              "over-cap batch error names the cap");
+    }
     for (const auto& m : *a) check_one(m);
   } else {
     check_one(v);

@@ -92,6 +92,8 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
   p.path = ep.path;
   p.connect_timeout = o.connect_timeout;
   p.idle_timeout = o.idle_timeout;
+  p.busy_timeout = o.hang_timeout;
+  loss_reason_.clear();
   p.read_limit = o.read_limit;
   if (auto ec = co_await transport_->async_connect(std::move(p))) {
     if (stopping_) co_return attempt_end::stopped;
@@ -107,7 +109,7 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
   op::hello h;
   h.token = o.token;
   h.session_id = session_id_;
-  h.caps = op::capabilities{true, true, true, std::nullopt};
+  h.caps = op::capabilities{true, true, true, std::nullopt, std::nullopt};
   std::string hello_frame = json::serialize(op::encode(h));
   if (auto ec = co_await transport_->async_write(hello_frame)) {
     if (stopping_) co_return attempt_end::stopped;
@@ -154,6 +156,7 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
     co_return attempt_end::failed;
   }
   mode_ = decide_mode(*ack, o.max_inflight_default);
+  if (ack->caps && ack->caps->max_message_bytes) pool_.note_upstream_limit(*ack->caps->max_message_bytes);
   table_.set_serial(mode_.mode == conn_mode::serial);
   EXAI_LOG(info, "pool", "upstream connection ready", {"conn", name_}, {"endpoint", ep.to_string()},
            {"mode", mode_.mode == conn_mode::serial ? "serial" : "multiplexed"},
@@ -175,8 +178,17 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
     // operator|| may rethrow a branch's abort (gotcha 3); the session is over either way.
   }
   closing_ = true;
+  const bool hung = transport_->timed_out();
   transport_->close();
   const auto code = transport_->close_code();
+  if (hung && !stopping_) {
+    loss_reason_ = "the daemon did not answer within " + std::to_string(o.hang_timeout.count()) +
+                   " ms (hung?); the call was sent and may have run";
+    EXAI_LOG(error, "pool", "daemon stopped answering; dropping its connections", {"conn", name_},
+             {"endpoint", ep.to_string()}, {"hang_timeout_ms", static_cast<std::int64_t>(o.hang_timeout.count())},
+             {"in_flight", table_.live()});
+    pool_.on_hung(*this);
+  }
   if (stopping_) {
     EXAI_LOG(debug, "pool", "upstream connection closed (pool stopping)", {"conn", name_},
              {"in_flight", table_.live()});
@@ -186,7 +198,9 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
   }
   // Every call sent on this connection fails now, not at its deadline (issue 5, "Failure").
   fail_all(stopping_ ? codecs::errc::shutting_down : codecs::errc::upstream_lost,
-           stopping_ ? "the gateway is shutting down" : "daemon connection lost");
+           stopping_                ? "the gateway is shutting down"
+           : loss_reason_.empty()   ? "daemon connection lost"
+                                    : loss_reason_.c_str());
   set_state(conn_state::backoff);
   pool_.on_down(*this, true);
   co_return stopping_ ? attempt_end::stopped : attempt_end::session_ended;
@@ -296,6 +310,7 @@ void upstream_connection::send(const call_ptr& c) {
   if (c->kind == request_kind::list_tools) list_request_ = c;
   else pool_.count_in_flight(+1);
   push_frame(std::move(c->frame));
+  update_busy();
 }
 
 void upstream_connection::abandon(const call_ptr& c) {
@@ -322,6 +337,15 @@ void upstream_connection::stop() {
 
 void upstream_connection::retire() {
   retired_ = true;
+}
+
+void upstream_connection::drop() {
+  if (closing_ || state_ != conn_state::ready) return;
+  loss_reason_ = "another connection to this daemon found it hung; the call may have run";
+  closing_ = true;
+  if (transport_) transport_->close();
+  writer_wake_.cancel();
+  house_timer_.cancel();
 }
 
 void upstream_connection::fail_all(codecs::errc code, const char* message) {
@@ -406,6 +430,7 @@ void upstream_connection::on_message(const std::string& text) {
     case verdict::ignored:
       break;
   }
+  update_busy();
 }
 
 void upstream_connection::deliver_final(const call_ptr& c, op::server_message& m) {

@@ -56,6 +56,7 @@ pool_impl::pool_impl(asio::any_io_executor ex, pool_options opts, transport_fact
       factory_(std::move(factory)),
       jitter_rng_(jitter_engine()),
       all_stopped_(ex_) {
+  upstream_max_ = opts_.upstream_max_message;
   namespace n = obs::names;
   auto& reg = obs::metrics();
   m_connecting_ = &reg.get_gauge(n::upstream_connections.name, n::upstream_connections.help,
@@ -97,6 +98,7 @@ void pool_impl::spawn(std::size_t i) {
 void pool_impl::start() {
   if (started_) return;
   started_ = true;
+  no_ready_since_ = clock::now();
   for (std::size_t e = 0; e < eps_.size(); ++e) {
     for (std::size_t k = 0; k < std::max<std::size_t>(opts_.connections_per_endpoint, 1); ++k) {
       const std::size_t i = conns_.size();
@@ -124,6 +126,7 @@ void pool_impl::stop_now() {
   if (stopping_) return;
   stopping_ = true;
   fail_queued(errc::shutting_down, "the gateway is shutting down");
+  for (auto* t : list_waiters_) t->cancel();
   for (auto& c : conns_) c->stop();
 }
 
@@ -278,12 +281,20 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
   m.name = std::move(name);
   m.arguments = std::move(arguments);
   c->frame = op::encode_text(m);
+  if (c->frame.size() > upstream_max_) {
+    // The daemon would close the shared connection (1009) and fail everyone's calls on it:
+    // this call fails alone, before anything is written (issue 14).
+    co_return codecs::error(errc::tool_failed,
+                            "the call is " + std::to_string(c->frame.size()) +
+                                " bytes as a daemon message, over the daemon's limit of " +
+                                std::to_string(upstream_max_) + " bytes; it was not sent");
+  }
   c->progress = std::move(ctx.progress);
   const auto now = clock::now();
   auto it = opts_.tool_timeouts.find(c->tool);
   const auto budget = it != opts_.tool_timeouts.end() ? it->second : opts_.call_timeout;
   c->deadline = std::min(ctx.deadline, now + budget);
-  c->wake.expires_at(c->deadline);
+  c->submitted = now;
   calls_.fetch_add(1, std::memory_order_relaxed);
   // One debug record per call at its end (issue 6: per-request fields). Never the arguments.
   auto log_call = [&](const codecs::result<codecs::tool_result>& r) {
@@ -305,13 +316,30 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
   }
 
   for (;;) {
-    auto [ec] = co_await c->wake.async_wait(use_nothrow);
+    if (!c->outcome) {
+      c->wake.expires_at(wait_until(*c));
+      co_await c->wake.async_wait(use_nothrow);
+    }
     if (c->outcome) {
       log_call(*c->outcome);
       co_return std::move(*c->outcome);
     }
-    const bool deadline_passed = !ec || clock::now() >= c->deadline;
+    const auto woke = clock::now();
+    const bool deadline_passed = woke >= c->deadline;
     const bool cancelled = coroutine_is_cancelled(co_await asio::this_coro::cancellation_state);
+    if (!deadline_passed && !cancelled && c->phase == call_phase::queued && !any_ready() &&
+        woke >= wait_until(*c)) {
+      // No daemon could be reached for a while: say so now rather than at the deadline.
+      abandon(c);
+      EXAI_LOG(info, "pool", "call failed: no daemon reachable", {"tool", c->tool},
+               {"session", ctx.session}, {"client_id", ctx.client_id});
+      codecs::result<codecs::tool_result> r = codecs::error(
+          errc::backend_unavailable,
+          "no daemon reachable: no connection to the daemon was ready within " +
+              std::to_string(opts_.unreachable_wait.count()) + " ms");
+      log_call(r);
+      co_return r;
+    }
     if (!deadline_passed && !cancelled) continue;  // woken without an outcome: wait on
     const bool was_queued = c->phase == call_phase::queued;
     if (c->phase == call_phase::sent && c->conn) c->conn_name = c->conn->name();
@@ -401,6 +429,7 @@ void pool_impl::on_tool_list(upstream_connection& c, const op::server_message* m
   tools_count_.store(tools_.size(), std::memory_order_relaxed);
   EXAI_LOG(info, "pool", "tool list loaded", {"conn", c.name()}, {"tools", tools_.size()},
            {"changed", changed});
+  for (auto* t : list_waiters_) t->cancel();
   if (changed && on_tools_changed_ && *on_tools_changed_) (*on_tools_changed_)();
 }
 
@@ -408,8 +437,30 @@ void pool_impl::on_down(upstream_connection& c, bool was_ready) {
   // Refreshed after a reconnect (issue 5): the daemon may have been replaced by another version.
   if (was_ready) tools_stale_ = true;
   (void)c;
-  // Calls queued for a connection keep waiting for another one or the reconnect.
+  // Calls queued for a connection keep waiting for another one or the reconnect, but only for
+  // unreachable_wait while none is ready: wake them to take the shorter wait.
   if (queued_live_ > 0) drain();
+  if (was_ready && !any_ready()) {
+    no_ready_since_ = clock::now();
+    for (const auto& q : queue_) {
+      if (q->phase == call_phase::queued) q->wake.cancel();
+    }
+  }
+}
+
+void pool_impl::on_hung(upstream_connection& c) {
+  for (std::size_t i : eps_[c.endpoint_index()].conns) {
+    if (conns_[i].get() != &c) conns_[i]->drop();
+  }
+}
+
+bool pool_impl::any_ready() const {
+  return std::any_of(conns_.begin(), conns_.end(), [](const auto& c) { return c->ready(); });
+}
+
+clock::time_point pool_impl::wait_until(const call_state& c) const {
+  if (c.phase != call_phase::queued || any_ready()) return c.deadline;
+  return std::min(c.deadline, std::max(c.submitted, no_ready_since_) + opts_.unreachable_wait);
 }
 
 refusal_decision pool_impl::on_refused(upstream_connection& c) {
@@ -495,6 +546,15 @@ daemon_pool::stats pool_impl::snapshot() const {
 }
 
 asio::awaitable<codecs::result<json::array>> pool_impl::async_list_tools() {
+  if (!tools_loaded_ && !stopping_) {
+    // Right after start the first list is usually a few milliseconds away: wait for it (bounded)
+    // rather than tell a client that lists once at startup that there are no tools.
+    auto self = shared_from_this();
+    asio::steady_timer t(ex_, clock::now() + opts_.unreachable_wait);
+    list_waiters_.push_back(&t);
+    co_await t.async_wait(use_nothrow);
+    list_waiters_.erase(std::find(list_waiters_.begin(), list_waiters_.end(), &t));
+  }
   if (!tools_loaded_) {
     co_return codecs::error(errc::backend_unavailable,
                             "the daemon's tool list is not available yet (no daemon connection)");

@@ -80,8 +80,12 @@ codecs::result<codecs::tool_result> call_outcome(const codecs::op::wire_error& e
   switch (codecs::from_op_code(e.code)) {
     case codecs::errc::tool_not_found:
       return daemon_error(codecs::errc::tool_not_found, "the daemon does not know this tool", e);
-    case codecs::errc::invalid_params:
-      return daemon_error(codecs::errc::invalid_params, "the daemon rejected the tool arguments", e);
+    case codecs::errc::invalid_params: {
+      // The field detail the embedded backend gives (issue 14): the daemon's message, bounded.
+      auto err = daemon_error(codecs::errc::invalid_params, "the daemon rejected the tool arguments", e);
+      if (!e.message.empty()) err.message += ": " + codecs::excerpt(e.message, 512);
+      return err;
+    }
     case codecs::errc::over_capacity:
       return daemon_error(codecs::errc::over_capacity,
                           "OVER_CAPACITY: the daemon is over capacity; try again later", e);

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -42,6 +43,7 @@ struct call_state {
   std::string tool;
   routes::progress_sink progress;
   clock::time_point deadline = clock::time_point::max();
+  clock::time_point submitted{};  // when async_call admitted it (the unreachable wait)
   // Expires at the deadline; cancelled to wake the caller when `outcome` is set.
   boost::asio::steady_timer wake;
   call_phase phase = call_phase::queued;
@@ -81,6 +83,7 @@ class upstream_connection {
   void abandon(const call_ptr& c);  // the caller left: keep the entry, tell the daemon if we can
   void stop();                      // pool shutdown: close, wake everything, do not reconnect
   void retire();                    // leave the pool after the current attempt
+  void drop();                      // its daemon is hung: end the session now, reconnect later
 
  private:
   enum class attempt_end : std::uint8_t { failed, refused_limit, session_ended, stopped };
@@ -96,6 +99,7 @@ class upstream_connection {
   void fail_all(codecs::errc code, const char* message);
   void push_frame(std::string frame);
   void set_state(conn_state s);
+  void update_busy() { if (transport_) transport_->set_busy(table_.size() > 0); }
 
   pool_impl& pool_;
   std::size_t endpoint_;
@@ -110,6 +114,7 @@ class upstream_connection {
   boost::asio::steady_timer house_timer_;
   call_ptr list_request_;                  // the tool-list fetch on this connection, if any
   std::string session_id_;
+  std::string loss_reason_;                // why the session ended, for its calls' errors
   bool stopping_ = false;
   bool retired_ = false;
   bool closing_ = false;                   // session ending: take no new calls
@@ -160,10 +165,17 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
   void on_ready(upstream_connection& c);            // hello_ack ok
   void on_capacity();                               // a slot freed somewhere: drain the FIFO
   void on_down(upstream_connection& c, bool was_ready);
+  // c was closed because the daemon stopped answering (hang_timeout): drop the address's other
+  // connections too, so nothing more is sent to it until a fresh connection is acked.
+  void on_hung(upstream_connection& c);
   refusal_decision on_refused(upstream_connection& c);  // 1008 before hello_ack
   void complete(const call_ptr& c, codecs::result<codecs::tool_result> outcome);
   void on_tool_list(upstream_connection& c, const codecs::op::server_message* m);  // null: failed
   void maybe_fetch_tools(upstream_connection& c);
+  // The daemon's own message limit from its hello_ack (capabilities.max_message_bytes).
+  void note_upstream_limit(std::uint64_t bytes) {
+    upstream_max_ = static_cast<std::size_t>(std::min<std::uint64_t>(bytes, SIZE_MAX));
+  }
 
   // Counters (atomics: snapshot() may run on another thread).
   void count_state(conn_state from, conn_state to);
@@ -183,6 +195,10 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
   void spawn(std::size_t conn_index);
   void fail_queued(codecs::errc code, const char* message);
   void set_queue_gauge();
+  bool any_ready() const;
+  // When a queued call stops waiting for a connection: its deadline, or earlier while no
+  // connection is ready (unreachable_wait after it was queued or the last one was lost).
+  clock::time_point wait_until(const call_state& c) const;
 
   boost::asio::any_io_executor ex_;
   pool_options opts_;
@@ -196,6 +212,10 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
 
   std::deque<call_ptr> queue_;
   std::size_t queued_live_ = 0;
+
+  clock::time_point no_ready_since_{};  // when the last ready connection went (start: start())
+  std::vector<boost::asio::steady_timer*> list_waiters_;  // tools/list waiting for the first list
+  std::size_t upstream_max_ = 0;   // largest call message the daemon reads (options, then acks)
 
   boost::json::array tools_;
   bool tools_loaded_ = false;

@@ -109,6 +109,10 @@ codecs::result<pool_options> parse_pool_options(const json::object& section,
       r = ms(o.abandon_timeout, 1);
     } else if (key == "call_timeout_ms") {
       r = ms(o.call_timeout, 1);
+    } else if (key == "hang_timeout_ms") {
+      r = ms(o.hang_timeout, 100);
+    } else if (key == "unreachable_wait_ms") {
+      r = ms(o.unreachable_wait, 1);
     } else if (key == "idle_timeout_ms") {
       r = ms(o.idle_timeout, 1000);
     } else if (key == "queue_limit") {
@@ -128,6 +132,10 @@ codecs::result<pool_options> parse_pool_options(const json::object& section,
       auto n = integer(v, key, 64LL * 1024 * 1024, 1LL << 32);
       if (!n) return n.error();
       o.read_limit = static_cast<std::size_t>(*n);
+    } else if (key == "max_message_bytes") {
+      auto n = integer(v, key, 1024, 1LL << 32);
+      if (!n) return n.error();
+      o.upstream_max_message = static_cast<std::size_t>(*n);
     } else if (key == "tool_timeouts_ms") {
       const auto* obj = v.if_object();
       if (!obj) return bad_key(key, "must be an object {tool: milliseconds}");

@@ -45,6 +45,16 @@ struct pool_options {
   // idle_timeout/4: each step may come up to a quarter later).
   std::chrono::milliseconds idle_timeout{30000};
   std::size_t read_limit = 64u * 1024 * 1024;       // largest daemon message accepted (>= 64 MiB)
+  // Largest message the daemon reads (the reference daemon's 32 MiB); a hello_ack that names its
+  // own (capabilities.max_message_bytes) overrides it. A larger call fails alone, unsent.
+  std::size_t upstream_max_message = 32u * 1024 * 1024;
+  // While calls are outstanding on a connection, this long without a frame from the daemon (a
+  // ping goes out at half of it) closes it as hung: its calls fail, its address's other
+  // connections are dropped too, and calls not yet sent wait for another connection.
+  std::chrono::milliseconds hang_timeout{4000};
+  // How long a queued call (and the first tools/list) waits while no daemon connection is ready
+  // before it is answered "no daemon reachable", rather than at its deadline.
+  std::chrono::milliseconds unreachable_wait{2000};
   std::uint32_t max_inflight_default = 64;    // multiplexed, when the ack names no max_inflight
 };
 
@@ -57,6 +67,8 @@ codecs::result<endpoint> parse_ws_url(std::string_view url);
 //   connections_per_endpoint, connect_timeout_ms, hello_timeout_ms, backoff_initial_ms,
 //   backoff_max_ms, abandon_timeout_ms, queue_limit, call_timeout_ms,
 //   tool_timeouts_ms {tool: ms}, max_serial_connections (1..10), idle_timeout_ms,
+//   max_message_bytes (the daemon's own limit when its hello_ack does not name it),
+//   hang_timeout_ms, unreachable_wait_ms,
 //   read_limit_bytes (>= 64 MiB), max_inflight_default, urls [..], url ".."
 // An unknown key or a bad value is errc::invalid_params whose message names the key.
 codecs::result<pool_options> parse_pool_options(const boost::json::object& upstream_section,

@@ -66,7 +66,7 @@ class beast_transport final : public ws_transport {
     auto [hec] = co_await ws.async_handshake(host, target, use_nothrow);
     if (hec) co_return hec;
     ws.text(true);
-    keepalive_.start(ws, p.idle_timeout);
+    keepalive_.start(ws, p.idle_timeout, p.busy_timeout);
     co_return boost::system::error_code{};
   }
 
@@ -83,8 +83,10 @@ class beast_transport final : public ws_transport {
         if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
         co_return ec;
       }
+      // Every piece counts: a large message arriving slowly is a daemon at work, not a silent
+      // one (the busy timeout would otherwise take a long transfer for a hang).
+      keepalive_.note_activity();
     } while (!ws_->is_message_done());
-    keepalive_.note_activity();
     out = beast::buffers_to_string(buffer_.data());
     co_return boost::system::error_code{};
   }
@@ -119,6 +121,8 @@ class beast_transport final : public ws_transport {
   }
 
   std::optional<std::uint16_t> close_code() const noexcept override { return close_code_; }
+  void set_busy(bool busy) noexcept override { keepalive_.set_busy(busy); }
+  bool timed_out() const noexcept override { return keepalive_.timed_out(); }
 
  private:
   using layer_type = net::cork_stream<tcp::socket>;

@@ -24,6 +24,7 @@ struct ws_connect_params {
   std::string path = "/";
   std::chrono::milliseconds connect_timeout{3000};  // resolve + TCP connect + upgrade
   std::chrono::milliseconds idle_timeout{30000};    // keep-alive: ping at half, drop at full
+  std::chrono::milliseconds busy_timeout{0};        // the same while set_busy(true); 0: off
   std::size_t read_limit = 64u * 1024 * 1024;
 };
 
@@ -50,6 +51,11 @@ class ws_transport {
   // completes. An error ends the connection. The default writes them one by one.
   virtual boost::asio::awaitable<boost::system::error_code> async_write_batch(
       std::span<const std::string> texts);
+
+  // Whether answers are awaited (calls outstanding): busy_timeout applies (net::ws_keepalive).
+  virtual void set_busy(bool) noexcept {}
+  // The connection was closed because the daemon stayed silent past the idle or busy timeout.
+  virtual bool timed_out() const noexcept { return false; }
 
   // Abrupt close: pending operations complete with errors. Idempotent.
   virtual void close() noexcept = 0;

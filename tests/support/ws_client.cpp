@@ -12,6 +12,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <stdexcept>
+#include <thread>
 
 namespace exai::test {
 
@@ -166,6 +167,16 @@ http_response http_get(const std::string& host, std::uint16_t port, const std::s
   if (auto it = res.find(http::field::content_type); it != res.end())
     out.content_type = std::string(it->value());
   return out;
+}
+
+bool http_status_becomes(std::uint16_t port, const std::string& target, int status,
+                         std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (http_get("127.0.0.1", port, target, std::chrono::seconds(2)).status == status) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 }  // namespace exai::test

@@ -59,5 +59,8 @@ struct http_response {
 };
 http_response http_get(const std::string& host, std::uint16_t port, const std::string& target,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// Polls GET target on 127.0.0.1:port every 100 ms until it answers `status`; false after timeout.
+bool http_status_becomes(std::uint16_t port, const std::string& target, int status,
+                         std::chrono::milliseconds timeout);
 
 }  // namespace exai::test

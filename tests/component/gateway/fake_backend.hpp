@@ -1,5 +1,5 @@
-// A scripted tool_backend for session and route tests: instant, slow (cancellable), progress
-// reporting and failing tools, and a switch that makes the backend unavailable.
+// A scripted tool_backend for session and route tests: instant, slow (cancellable, optionally
+// with a large result), progress reporting and failing tools, and a switch that makes the backend unavailable.
 #pragma once
 
 #include "routes/tool_backend.hpp"
@@ -71,6 +71,10 @@ class fake_backend final : public routes::tool_backend {
         co_return codecs::error(codecs::errc::cancelled, "cancelled");
       }
       ++completed;
+      // {"bytes": n}: a large result after the sleep (the session's byte bounds).
+      if (const auto* b = args.if_contains("bytes"); b && b->is_int64()) {
+        co_return codecs::tool_result::text(std::string(static_cast<std::size_t>(b->get_int64()), 'x'));
+      }
       co_return codecs::tool_result::text("slept " + std::to_string(ms));
     }
     if (name == "broken") co_return codecs::error(codecs::errc::upstream_lost, "daemon went away");

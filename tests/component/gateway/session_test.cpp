@@ -57,6 +57,18 @@ BOOST_AUTO_TEST_CASE(unknown_method_and_unknown_tool) {
   BOOST_TEST(h.next().at("error").at("code").as_int64() == -32601);
 }
 
+BOOST_AUTO_TEST_CASE(errors_quote_a_huge_method_name_in_part) {
+  harness h;
+  h.start();
+  h.send(request(1, std::string(1u << 20, 'm')));
+  auto raw = h.next_raw();
+  BOOST_TEST(raw.size() < 400u);  // not the 1 MiB name back
+  auto r = json::parse(raw);
+  BOOST_TEST(r.at("error").at("code").as_int64() == -32601);
+  BOOST_TEST(std::string(r.at("error").at("message").as_string()).find("(1048576 bytes)") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(tools_list_changed_reaches_initialized_sessions_only) {
   harness h;
   h.start();
@@ -242,6 +254,86 @@ BOOST_AUTO_TEST_CASE(a_stalled_writer_stops_reading) {
   for (int i = 0; i < 50; ++i) BOOST_TEST(h.next().at("id").as_int64() == i);
 }
 
+BOOST_AUTO_TEST_CASE(reply_bytes_stop_reading_at_the_session_bound) {
+  harness h;
+  gateway::session_options o;
+  o.max_session_bytes = 256 * 1024;  // about two and a half replies
+  h.start(o);
+  h.pipe->pause_writes(true);
+  const std::string big(100 * 1024, 'y');
+  // Two replies fit, the third does not: an error instead, and reading stops (bounded by
+  // bytes, where the count bound, 1024, is far away).
+  for (int i = 0; i < 3; ++i) {
+    h.send(call(i, "echo", {{"text", big}}));
+    h.run_for(30ms);
+  }
+  for (int i = 3; i < 20; ++i) h.send(request(i, "ping"));
+  h.run_for(200ms);
+  BOOST_TEST(h.pipe->reads() <= 5u);
+  BOOST_TEST(h.pipe->unread() >= 15u);
+  h.pipe->pause_writes(false);
+  for (int i = 0; i < 20; ++i) {
+    auto r = h.next();
+    BOOST_TEST(r.at("id").as_int64() == i);
+    if (i < 2) BOOST_TEST(text_of(r).size() == big.size());
+    if (i == 2) {
+      BOOST_TEST(r.at("result").at("isError").as_bool());
+      BOOST_TEST(text_of(r).find("not reading its replies") != std::string::npos);
+    }
+  }
+  // Read again: whole replies again.
+  h.send(call(30, "echo", {{"text", big}}));
+  BOOST_TEST(text_of(h.next()).size() == big.size());
+}
+
+BOOST_AUTO_TEST_CASE(results_arriving_over_the_session_bound_become_errors) {
+  harness h;
+  gateway::session_options o;
+  o.max_session_bytes = 256 * 1024;
+  h.start(o);
+  h.pipe->pause_writes(true);
+  // All eight are read and in flight before any result exists; then 8 x 100 KB arrive at once.
+  for (int i = 0; i < 8; ++i) h.send(call(i, "slow", {{"ms", 50}, {"bytes", 100 * 1024}}));
+  BOOST_TEST(h.run_until([&] { return h.backend.completed == 8; }, 5s));
+  h.run_for(50ms);
+  h.pipe->pause_writes(false);
+  std::set<std::int64_t> ids;
+  int full = 0, refused = 0;
+  std::size_t bytes = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto r = h.next();
+    ids.insert(r.at("id").as_int64());
+    const auto text = text_of(r);
+    bytes += text.size();
+    if (r.at("result").as_object().contains("isError")) {
+      ++refused;
+      BOOST_TEST(text.find("not reading its replies") != std::string::npos);
+    } else {
+      ++full;
+      BOOST_TEST(text.size() == 100u * 1024);
+    }
+  }
+  BOOST_TEST(ids.size() == 8u);  // each answered exactly once
+  BOOST_TEST(full >= 1);
+  BOOST_TEST(refused >= 5);
+  BOOST_TEST(bytes <= 256u * 1024 + 100u * 1024);  // held: the bound plus one reply at most
+  BOOST_TEST(h.silent_for(50ms));
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_larger_than_a_message_may_be_is_a_tool_error) {
+  harness h;
+  gateway::session_options o;
+  o.max_reply_bytes = 10000;
+  h.start(o);
+  h.send(call(1, "echo", {{"text", std::string(20000, 'z')}}));
+  auto r = h.next();
+  BOOST_TEST(r.at("id").as_int64() == 1);
+  BOOST_TEST(r.at("result").at("isError").as_bool());
+  BOOST_TEST(text_of(r).find("over the limit of 10000 bytes per message") != std::string::npos);
+  h.send(request(2, "ping"));
+  BOOST_TEST(h.next().at("id").as_int64() == 2);
+}
+
 BOOST_AUTO_TEST_CASE(duplicate_in_flight_id_is_refused_and_the_first_continues) {
   harness h;
   h.start();
@@ -424,6 +516,53 @@ BOOST_AUTO_TEST_CASE(batch_on_a_2025_03_26_session) {
   BOOST_TEST(empty.at("error").at("code").as_int64() == -32600);
 }
 
+BOOST_AUTO_TEST_CASE(batch_over_the_element_cap_gets_one_error_naming_the_cap) {
+  harness h;
+  gateway::session_options o;
+  o.max_batch_elements = 4;
+  h.start(o);
+  h.send(initialize(0, "2025-03-26"));
+  h.next();
+  json::array batch;
+  for (int i = 1; i <= 5; ++i) batch.push_back(call(i, "echo", {{"text", "b"}}));
+  h.send(batch);
+  auto r = h.next();
+  BOOST_REQUIRE(r.is_object());  // one error, not an array of five
+  BOOST_TEST(r.at("error").at("code").as_int64() == -32600);
+  BOOST_TEST(std::string(r.at("error").at("message").as_string()).find("cap of 4") !=
+             std::string::npos);
+  BOOST_TEST(h.backend.calls == 0);  // nothing of it ran
+  BOOST_TEST(h.silent_for(50ms));
+  batch.pop_back();
+  h.send(batch);
+  auto ok = h.next();
+  BOOST_REQUIRE(ok.is_array());
+  BOOST_TEST(ok.as_array().size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(batch_replies_are_bounded_like_one_message) {
+  harness h;
+  gateway::session_options o;
+  o.max_reply_bytes = 10000;
+  h.start(o);
+  h.send(initialize(0, "2025-03-26"));
+  h.next();
+  json::array batch;
+  for (int i = 1; i <= 3; ++i) batch.push_back(call(i, "echo", {{"text", std::string(4000, 'b')}}));
+  h.send(batch);
+  auto r = h.next();
+  BOOST_REQUIRE(r.is_array());
+  BOOST_TEST(r.as_array().size() == 3u);
+  int refused = 0;
+  for (auto& e : r.as_array()) {
+    if (e.at("result").as_object().contains("isError")) {
+      ++refused;
+      BOOST_TEST(text_of(e).find("over the limit of 10000 bytes") != std::string::npos);
+    }
+  }
+  BOOST_TEST(refused == 1);  // two fit in one 10000-byte array, the third does not
+}
+
 BOOST_AUTO_TEST_CASE(batch_on_other_sessions_is_invalid_request) {
   harness h;
   h.start();
@@ -495,6 +634,21 @@ json::object op(std::string_view name, std::string_view request_id = {}) {
   o["op"] = name;
   if (!request_id.empty()) o["request_id"] = request_id;
   return o;
+}
+
+BOOST_AUTO_TEST_CASE(call_tool_without_request_id_is_refused) {
+  harness h;
+  h.start();
+  auto c = op("call_tool");
+  c["name"] = "echo";
+  c["arguments"] = json::object{{"text", "no id"}};
+  h.send(c);
+  auto r = h.next();
+  BOOST_TEST(r.at("op").as_string() == "call_tool_res");
+  BOOST_TEST(r.at("error").at("code").as_string() == "INVALID_REQUEST");
+  BOOST_TEST(std::string(r.at("error").at("message").as_string()).find("request_id") !=
+             std::string::npos);
+  BOOST_TEST(h.backend.calls == 0);
 }
 
 BOOST_AUTO_TEST_CASE(hello_list_call_ping_in_the_op_dialect) {

@@ -167,6 +167,32 @@ BOOST_FIXTURE_TEST_CASE(stop_disarms_the_watch, pair_fixture) {
   BOOST_TEST(ka.pings_sent() == 0u);
 }
 
+// Issue 14: while the owner waits for answers the short busy timeout applies, so a stopped peer
+// is found in a fraction of the idle timeout; not busy, the idle timeout alone counts.
+BOOST_FIXTURE_TEST_CASE(busy_uses_the_short_timeout_and_reports_it, pair_fixture) {
+  ka.start(server, 10s, idle);
+  start_server_reader();
+  run_for(600ms);  // three busy timeouts of silence, not busy: nothing happens
+  BOOST_TEST(!server_read_end.has_value(), "dropped by the busy timeout while not busy");
+  BOOST_TEST(!ka.timed_out());
+  ka.set_busy(true);
+  run_until(5s, [&] { return server_read_end.has_value(); });
+  BOOST_TEST_REQUIRE(server_read_end.has_value(), "a silent peer was not dropped while busy");
+  BOOST_TEST(ka.timed_out());
+  BOOST_TEST(ka.pings_sent() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(busy_with_a_peer_that_answers_pings_stays, pair_fixture) {
+  ka.start(server, 10s, idle);
+  start_server_reader();
+  start_client_reader();
+  ka.set_busy(true);
+  run_for(1000ms);  // five busy timeouts; the pongs keep it open
+  BOOST_TEST(!server_read_end.has_value(), "dropped although every ping was answered");
+  BOOST_TEST(!ka.timed_out());
+  BOOST_TEST(ka.pings_sent() >= 2u);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_zero_idle_timeout_is_off, pair_fixture) {
   ka.start(server, 0ms);
   start_server_reader();

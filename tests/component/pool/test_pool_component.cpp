@@ -332,7 +332,10 @@ asio::awaitable<void> loss_body() {
 asio::awaitable<void> tool_list_body() {
   auto ex = co_await asio::this_coro::executor;
   memory_daemon d(ex);
-  daemon_pool pool(ex, opts(1), d.factory());
+  auto o = opts(1);
+  // async_list_tools waits this long for a first list before it answers unavailable.
+  o.unreachable_wait = ms(100);
+  daemon_pool pool(ex, o, d.factory());
   int changes = 0;
   pool.on_tools_changed = [&changes] { ++changes; };
   pool.start();

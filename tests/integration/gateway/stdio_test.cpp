@@ -82,6 +82,23 @@ BOOST_AUTO_TEST_CASE(eof_right_away_exits_zero_quickly) {
   BOOST_TEST(!g.proc->read_stdout_line(100ms).has_value());  // nothing on stdout at all
 }
 
+// Issue 14: stdin closed while nobody reads stdout; before, the process stayed up for good.
+BOOST_AUTO_TEST_CASE(eof_while_stdout_is_not_read_still_exits) {
+  stdio_gateway g;
+  g.send(json::parse(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})"));
+  // About 6 MB of replies against a 64 KB pipe that is never read.
+  const std::string text(60000, 'r');
+  for (int i = 1; i <= 100; ++i) {
+    json::object call{{"jsonrpc", "2.0"}, {"id", i}, {"method", "tools/call"}};
+    call["params"] = json::object{{"name", "echo"}, {"arguments", json::object{{"text", text}}}};
+    g.send(call);
+  }
+  g.proc->close_stdin();
+  // eof grace 2 s + final flush limit 5 s; wide margin for a busy machine.
+  auto rc = g.proc->wait_exit(30s);
+  BOOST_TEST_REQUIRE(rc.has_value(), "still running 30 s after stdin closed");
+}
+
 BOOST_AUTO_TEST_CASE(stdout_carries_only_json_rpc_even_with_debug_logs) {
   stdio_gateway g({"--log-level", "debug"});
   g.send(initialize_request(1));

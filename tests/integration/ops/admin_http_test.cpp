@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <vector>
 #include <optional>
 #include <string>
 #include <thread>
@@ -318,16 +319,40 @@ BOOST_AUTO_TEST_CASE(idle_and_slow_connections_are_closed) {
   BOOST_TEST(kept.closed_by_peer());  // idle after a keep-alive response
 }
 
-BOOST_AUTO_TEST_CASE(connections_beyond_the_cap_are_closed) {
+BOOST_AUTO_TEST_CASE(connections_beyond_the_cap_get_503_and_are_closed) {
   exai::net::admin_options opts;
   opts.max_connections = 2;
   server s(opts);
   client a(s.port), b(s.port);
   BOOST_TEST(a.get("/health").result_int() == 200);  // both registered before the third arrives
   BOOST_TEST(b.get("/health").result_int() == 200);
+  // Issue 14: an answer, not a silent close (which a load balancer cannot tell from a crash).
   client third(s.port);
+  auto res = third.get("/health");
+  BOOST_TEST(res.result_int() == 503);
+  BOOST_TEST(res.body().find("too many admin connections") != std::string::npos);
   BOOST_TEST(third.closed_by_peer());
   BOOST_TEST(a.get("/health").result_int() == 200);
+}
+
+BOOST_AUTO_TEST_CASE(slow_requests_have_a_short_default_deadline) {
+  // Issue 14: 64 slowloris clients held every slot for 10 s. The default header deadline is 2 s.
+  BOOST_TEST(exai::net::admin_options{}.read_timeout.count() <= 2000);
+  exai::net::admin_options opts;
+  opts.max_connections = 4;
+  server s(opts);
+  std::vector<std::unique_ptr<client>> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(std::make_unique<client>(s.port));
+    BOOST_REQUIRE(!slow.back()->send_raw("GET /health HTTP/1.1\r\nHost: x\r\n"));  // never ends
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto& c : slow) BOOST_TEST(c->closed_by_peer());
+  const auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_TEST(took < std::chrono::seconds(8), "slow clients held their slots for "
+                                                 << std::chrono::duration<double>(took).count() << " s");
+  client c(s.port);
+  BOOST_TEST(c.get("/health").result_int() == 200);
 }
 
 BOOST_AUTO_TEST_CASE(stop_closes_connections_and_lets_run_return) {

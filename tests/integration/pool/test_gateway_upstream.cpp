@@ -3,11 +3,13 @@
 // wait bounded.
 #define BOOST_TEST_MODULE pool_gateway_upstream
 #include "tests/support/process.hpp"
+#include "tests/support/ws_client.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 namespace json = boost::json;
@@ -19,13 +21,23 @@ namespace {
 
 using daemon_child = listening_child;
 
-daemon_child start_daemon(std::vector<std::string> argv, std::uint16_t port) {
+daemon_child start_daemon(std::vector<std::string> argv, std::uint16_t port,
+                          std::vector<std::string> env = {}) {
   argv.insert(argv.begin() + 1, {"--listen", "127.0.0.1:" + std::to_string(port)});
-  return start_listening(std::move(argv));
+  return start_listening(std::move(argv), std::move(env));
 }
 
-daemon_child exai_daemon(std::uint16_t port = 0, const char* tools = "core,diagnostics") {
-  return start_daemon({program("EXAI_DAEMON_BIN"), "--tools", tools, "--log-level", "warn"}, port);
+daemon_child exai_daemon(std::uint16_t port = 0, const char* tools = "core,diagnostics",
+                         std::vector<std::string> env = {}) {
+  return start_daemon({program("EXAI_DAEMON_BIN"), "--tools", tools, "--log-level", "warn"}, port,
+                      std::move(env));
+}
+
+// A gateway config file with this "upstream" section (the test removes it).
+std::string upstream_config(const std::string& upstream_json) {
+  const std::string path = temp_path("pool-gw-config") + ".json";
+  std::ofstream(path) << R"({"upstream": )" << upstream_json << "}";
+  return path;
 }
 
 daemon_child fake_reference(std::uint16_t port = 0) {
@@ -205,4 +217,95 @@ BOOST_AUTO_TEST_CASE(gateway_over_the_reference_double_never_hangs) {
   auto e = gw.response(3, ms(3000));
   BOOST_TEST_REQUIRE(e.has_value());
   BOOST_TEST(first_text(*e) == "still fine");
+}
+
+// Issue 14, defect 7: a client that lists once, right after initialize, sees the daemon's tools.
+BOOST_AUTO_TEST_CASE(tools_list_right_after_initialize_has_the_daemons_tools) {
+  auto d = exai_daemon();
+  for (int start = 0; start < 3; ++start) {
+    gateway gw(d.port);
+    gw.initialize();
+    gw.send(gw.request(1, "tools/list"));
+    auto r = gw.response(1, ms(10000));
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST_REQUIRE(r->contains("result"), json::serialize(*r));
+    BOOST_TEST(r->at("result").at("tools").as_array().size() >= 5u);
+  }
+}
+
+// Issue 14, defect 3: a call whose daemon message would pass the daemon's own limit (named in
+// its hello_ack) fails alone, unsent; the other calls on the shared connection carry on.
+BOOST_AUTO_TEST_CASE(a_call_larger_than_the_daemon_reads_fails_alone) {
+  auto d = exai_daemon(0, "core,diagnostics", {"EXAI_WS_MAX_BYTES=1048576"});
+  const auto cfg = upstream_config(R"({"connections_per_endpoint": 1})");
+  gateway gw(d.port, {"--config", cfg});
+  gw.initialize();
+  gw.wait_tools(ms(10000));
+
+  gw.send(gw.call(1, "delay", json::object{{"ms", 1500}}));
+  std::this_thread::sleep_for(ms(200));
+  gw.send(gw.call(2, "echo", json::object{{"text", std::string(2u << 20, 'q')}}));
+  auto big = gw.response(2, ms(10000));
+  BOOST_TEST_REQUIRE(big.has_value());
+  BOOST_TEST(big->at("result").at("isError").as_bool());
+  BOOST_TEST(first_text(*big).find("over the daemon's limit of 1048576 bytes") != std::string::npos,
+             first_text(*big));
+  auto other = gw.response(1, ms(10000));
+  BOOST_TEST_REQUIRE(other.has_value());
+  BOOST_TEST(!other->at("result").as_object().contains("isError"), json::serialize(*other));
+  std::remove(cfg.c_str());
+}
+
+// Issue 14, defect 4: a stopped (not dead) daemon is found within seconds while a call waits;
+// the call fails with a clear error, /ready goes 503, and both recover after SIGCONT.
+BOOST_AUTO_TEST_CASE(a_stopped_daemon_is_found_in_seconds_and_ready_follows) {
+  auto d = exai_daemon();
+  const auto cfg = upstream_config(R"({"connections_per_endpoint": 2, "backoff_max_ms": 500})");
+  const std::string ready = temp_path("pool-gw-ready");
+  gateway gw(d.port, {"--config", cfg, "--admin", "127.0.0.1:0", "--ready-file", ready});
+  const auto info = gw.proc().wait_ready(ready, ms(20000));
+  const auto admin = port_of(std::string(info.at("admin").as_string()));
+  gw.initialize();
+  gw.wait_tools(ms(10000));
+  BOOST_TEST_REQUIRE(http_status_becomes(admin, "/ready", 200, ms(10000)));
+
+  d.proc.signal(SIGSTOP);
+  const auto t0 = steady::now();
+  gw.send(gw.call(1, "echo", json::object{{"text", "to a stopped daemon"}}));
+  // hang_timeout is 4 s by default; before, the answer took 35 s.
+  auto r = gw.response(1, ms(15000));
+  const auto took = std::chrono::duration_cast<ms>(steady::now() - t0).count();
+  BOOST_TEST_REQUIRE(r.has_value(), "no answer within 15 s from a stopped daemon");
+  BOOST_TEST(r->at("result").at("isError").as_bool());
+  BOOST_TEST(first_text(*r).find("did not answer") != std::string::npos, first_text(*r));
+  BOOST_TEST_MESSAGE("answered " << took << " ms after SIGSTOP");
+  BOOST_TEST(http_status_becomes(admin, "/ready", 503, ms(10000)), "/ready stayed 200 with the daemon stopped");
+
+  d.proc.signal(SIGCONT);
+  BOOST_TEST(http_status_becomes(admin, "/ready", 200, ms(20000)), "/ready did not recover after SIGCONT");
+  gw.send(gw.call(2, "echo", json::object{{"text", "again"}}));
+  auto again = gw.response(2, ms(10000));
+  BOOST_TEST_REQUIRE(again.has_value());
+  BOOST_TEST(first_text(*again) == "again");
+  std::remove(cfg.c_str());
+  std::remove(ready.c_str());
+}
+
+// Issue 14, defect 6: with no daemon reachable a queued call is answered after the short
+// unreachable wait (2 s by default), not at its 300 s deadline.
+BOOST_AUTO_TEST_CASE(calls_fail_fast_when_no_daemon_is_reachable) {
+  auto d = exai_daemon();
+  gateway gw(d.port);
+  gw.initialize();
+  gw.wait_tools(ms(10000));
+  d.proc.signal(SIGKILL);
+  d.proc.wait_exit(ms(2000));
+  std::this_thread::sleep_for(ms(300));
+  for (int id = 1; id <= 5; ++id) gw.send(gw.call(id, "echo", json::object{{"text", "nobody"}}));
+  for (int id = 1; id <= 5; ++id) {
+    auto r = gw.response(id, ms(10000));
+    BOOST_TEST_REQUIRE(r.has_value(), "call " << id << " still waits for a dead daemon");
+    BOOST_TEST(r->at("result").at("isError").as_bool());
+    BOOST_TEST(first_text(*r).find("no daemon reachable") != std::string::npos, first_text(*r));
+  }
 }

@@ -114,3 +114,15 @@ BOOST_AUTO_TEST_CASE(result_value_throws_system_error) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(excerpt_bounds_quoted_names) {
+  BOOST_TEST(exai::codecs::excerpt("tools/call") == "tools/call");
+  const std::string huge(1u << 20, 'm');
+  const auto e = exai::codecs::excerpt(huge);
+  BOOST_TEST(e.size() < 200u);
+  BOOST_TEST(e.find("(1048576 bytes)") != std::string::npos);
+  // Never cuts a UTF-8 character: 127 ASCII bytes then a 2-byte character across the limit.
+  const std::string mixed = std::string(127, 'a') + "\xC3\xA9" + std::string(10, 'b');
+  const auto m = exai::codecs::excerpt(mixed);
+  BOOST_TEST(m.substr(0, 128) == std::string(127, 'a') + ".");
+}

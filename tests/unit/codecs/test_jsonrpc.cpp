@@ -173,6 +173,17 @@ BOOST_AUTO_TEST_CASE(batches) {
   BOOST_TEST(((*mixed)[3].error().err.code == errc::invalid_request));
   BOOST_TEST(((*mixed)[4].error().err.code == errc::invalid_request));
   BOOST_TEST(!(*mixed)[4].error().id.has_value());
+
+  // The element cap: at it the batch decodes, over it one error names the cap.
+  json::array pings;
+  for (int i = 0; i < 3; ++i) pings.push_back(json::parse(R"({"jsonrpc":"2.0","id":1,"method":"ping"})"));
+  BOOST_TEST(jsonrpc::decode_batch(pings, 3).has_value());
+  pings.push_back(pings.front());
+  auto over = jsonrpc::decode_batch(pings, 3);
+  BOOST_TEST_REQUIRE(!over.has_value());
+  BOOST_TEST((over.error().code == errc::invalid_request));
+  BOOST_TEST(over.error().message.find("cap of 3") != std::string::npos);
+  BOOST_TEST(jsonrpc::default_max_batch_elements == 256u);
 }
 
 BOOST_AUTO_TEST_CASE(encoders) {

@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(server_error_branches) {
 }
 
 BOOST_AUTO_TEST_CASE(client_round_trips) {
-  client_round_trip(op::hello{"tok", "gw-3f9c2a1b", op::capabilities{true, true, false, {}}});
+  client_round_trip(op::hello{"tok", "gw-3f9c2a1b", op::capabilities{true, true, false, {}, {}}});
   client_round_trip(op::hello{"", std::nullopt, std::nullopt});
   client_round_trip(op::list_tools{"r-1"});
   client_round_trip(op::list_tools{std::nullopt});
@@ -128,7 +128,7 @@ BOOST_AUTO_TEST_CASE(server_round_trips) {
   op::hello_ack ack;
   ack.ok = true;
   ack.session_id = "s-1";
-  ack.caps = op::capabilities{true, true, true, 256};
+  ack.caps = op::capabilities{true, true, true, 256, 32u << 20};
   ack.server = json::object{{"name", "exai-daemon"}, {"version", "0.1.0"}};
   server_round_trip(ack);
   server_round_trip(op::hello_ack{false, std::nullopt, "unauthorized", std::nullopt, std::nullopt});

@@ -26,7 +26,7 @@ BOOST_AUTO_TEST_CASE(reference_ack_without_capabilities_is_serial) {
 BOOST_AUTO_TEST_CASE(granted_multiplex_uses_max_inflight) {
   op::hello_ack ack;
   ack.ok = true;
-  ack.caps = op::capabilities{true, true, true, 256};
+  ack.caps = op::capabilities{true, true, true, 256, std::nullopt};
   auto d = decide_mode(ack, 64);
   BOOST_TEST((d.mode == conn_mode::multiplexed));
   BOOST_TEST(d.max_inflight == 256u);
@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(granted_multiplex_uses_max_inflight) {
 BOOST_AUTO_TEST_CASE(multiplex_without_max_inflight_uses_default_and_cancel_only_if_granted) {
   op::hello_ack ack;
   ack.ok = true;
-  ack.caps = op::capabilities{true, false, false, std::nullopt};
+  ack.caps = op::capabilities{true, false, false, std::nullopt, std::nullopt};
   auto d = decide_mode(ack, 64);
   BOOST_TEST((d.mode == conn_mode::multiplexed));
   BOOST_TEST(d.max_inflight == 64u);
@@ -49,7 +49,7 @@ BOOST_AUTO_TEST_CASE(multiplex_without_max_inflight_uses_default_and_cancel_only
 BOOST_AUTO_TEST_CASE(capabilities_without_multiplex_are_serial) {
   op::hello_ack ack;
   ack.ok = true;
-  ack.caps = op::capabilities{false, true, true, 100};
+  ack.caps = op::capabilities{false, true, true, 100, std::nullopt};
   auto d = decide_mode(ack, 64);
   BOOST_TEST((d.mode == conn_mode::serial));
   BOOST_TEST(d.max_inflight == 1u);
@@ -158,6 +158,10 @@ BOOST_AUTO_TEST_CASE(unknown_tool_and_bad_arguments_are_errors) {
   BOOST_TEST(r.error().data->as_object().at("upstream").as_object().at("message").as_string() == "Tool not found: x");
   r = call_outcome(werr("VALIDATION_ERROR", "Missing text"));
   BOOST_TEST((r.error().code == errc::invalid_params));
+  // Issue 14: the field detail reaches the client's message, as from the embedded backend.
+  BOOST_TEST(r.error().message.find("Missing text") != std::string::npos, r.error().message);
+  r = call_outcome(werr("VALIDATION_ERROR", std::string(100000, 'v')));
+  BOOST_TEST(r.error().message.size() < 700u);  // bounded, however long the daemon's text
 }
 
 BOOST_AUTO_TEST_CASE(rate_limit_is_over_capacity) {
