@@ -314,10 +314,17 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
       p.message = u.message;
       conn->push(op::encode(p));
     };
-  } else if (conn->settings_.progress_interval.count() > 0) {
-    // Reference behaviour: a text-only progress message every interval while the call runs.
-    st->heartbeat = std::make_shared<heartbeat_state>(conn->ex_);
-    asio::co_spawn(conn->ex_, heartbeat(self, st->heartbeat, id), asio::detached);
+  } else {
+    // Reference behaviour: a streaming tool's text goes out as stream_chunk messages (chat with
+    // "stream": true), and a text-only progress message every interval while the call runs.
+    ctx.progress = [conn, st, id](const codecs::progress_update& u) {
+      if (st->cancelled_by_client || st->done || u.chunk.empty()) return;
+      conn->push(op::encode(op::stream_chunk{id, u.chunk}));
+    };
+    if (conn->settings_.progress_interval.count() > 0) {
+      st->heartbeat = std::make_shared<heartbeat_state>(conn->ex_);
+      asio::co_spawn(conn->ex_, heartbeat(self, st->heartbeat, id), asio::detached);
+    }
   }
 
   metrics().inflight.add(1);

@@ -75,11 +75,14 @@ struct progress_relay {
   std::size_t chars = 0;
   std::string tail;  // the newest text, at most progress_tail bytes (whole UTF-8 characters)
   bool thinking = false;
+  bool with_chunks = false;  // the caller asked for "stream": the answer's text rides along
+  std::string pending;       // answer text not yet reported
   std::optional<clock::time_point> last;
 
   void add(std::string_view text, bool reasoning) {
     chars += text.size();
     thinking = reasoning;
+    if (with_chunks && !reasoning) pending.append(text);
     tail.append(text);
     if (tail.size() > 2 * progress_tail) {
       auto cut = tail.size() - progress_tail;
@@ -96,6 +99,8 @@ struct progress_relay {
     last = now;
     codecs::progress_update u;
     u.progress = static_cast<double>(chars);
+    u.chunk = std::move(pending);
+    pending.clear();
     if (!note.empty()) {
       u.message = std::move(note);
     } else {
@@ -107,6 +112,11 @@ struct progress_relay {
     }
     ctx->progress(u);
   }
+
+  // The text that arrived since the last report, once the stream has ended.
+  void flush() {
+    if (!pending.empty()) report(true);
+  }
 };
 
 struct chat_args {
@@ -117,6 +127,7 @@ struct chat_args {
   std::optional<double> temperature;
   std::string thinking_mode;
   bool use_websearch = true;
+  bool stream = false;
   std::string continuation_id;
 };
 
@@ -131,6 +142,7 @@ chat_args parse(const json::object& a) {
   c.thinking_mode = string_of(a, "thinking_mode");
   if (const auto* w = a.if_contains("use_websearch"); w && w->is_bool()) c.use_websearch = w->get_bool();
   c.continuation_id = string_of(a, "continuation_id");
+  if (const auto* st = a.if_contains("stream"); st && st->is_bool()) c.stream = st->get_bool();
   return c;
 }
 
@@ -253,6 +265,7 @@ asio::awaitable<tool_result> chat_call(std::shared_ptr<services> s, json::object
   progress_relay relay;
   relay.ctx = &ctx;
   relay.model = model.name;
+  relay.with_chunks = a.stream;
   providers::event_sink sink = [&relay](const providers::event& e) {
     if (const auto* t = std::get_if<providers::text_delta>(&e)) {
       relay.add(t->text, false);
@@ -264,6 +277,7 @@ asio::awaitable<tool_result> chat_call(std::shared_ptr<services> s, json::object
     }
   };
   auto done = co_await resolved->backend->async_complete(std::move(req), std::move(sink));
+  if (done) relay.flush();
 
   json::object md;
   md["tool_name"] = "chat";
@@ -339,7 +353,7 @@ json::object chat_schema(const services& s) {
     "thinking_mode":{"type":"string","enum":["minimal","low","medium","high","max"],"description":"Reasoning depth for models that can think."},
     "use_websearch":{"type":"boolean","default":true,"description":"Let the model search the web where the provider supports it."},
     "continuation_id":{"type":"string","maxLength":200,"description":"Continue an earlier conversation (from its continuation_offer)."},
-    "stream":{"type":"boolean","default":false,"description":"Accepted for compatibility; answers always stream as progress."},
+    "stream":{"type":"boolean","default":false,"description":"Also send the answer's text as it streams (op stream_chunk); progress is reported either way."},
     "kimi_thinking":{"type":"string","enum":["enabled"],"description":"Accepted for compatibility; choose a thinking model instead."}},
     "required":["prompt"],"additionalProperties":false})").as_object();
   std::string desc = "The model to ask. ";

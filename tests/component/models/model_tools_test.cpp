@@ -280,6 +280,21 @@ BOOST_AUTO_TEST_CASE(streamed_text_is_reported_as_progress) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(stream_true_carries_the_answer_text_in_the_reports) {
+  fixture f;
+  exai::test::scripted_reply reply;
+  reply.reasoning = {"hmm"};
+  reply.chunks = {"al", "pha ", "beta"};
+  f.glm().replies = {reply, reply};
+  f.doc("chat", args(R"({"prompt":"x","stream":true})"));
+  std::string joined;
+  for (const auto& u : f.progress) joined += u.chunk;
+  BOOST_TEST(joined == "alpha beta");  // every piece once, reasoning not included
+  f.progress.clear();
+  f.doc("chat", args(R"({"prompt":"x"})"));
+  for (const auto& u : f.progress) BOOST_TEST(u.chunk.empty());
+}
+
 BOOST_AUTO_TEST_CASE(cancel_mid_stream_closes_the_provider_stream) {
   fixture f;
   exai::test::scripted_reply slow;
