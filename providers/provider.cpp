@@ -26,6 +26,7 @@ std::string_view to_string(provider_errc e) noexcept {
     case provider_errc::rate_limited: return "rate_limited";
     case provider_errc::server: return "server";
     case provider_errc::network: return "network";
+    case provider_errc::tls: return "tls";
     case provider_errc::timeout: return "timeout";
     case provider_errc::circuit_open: return "circuit_open";
     case provider_errc::protocol: return "protocol";

@@ -137,7 +137,8 @@ enum class provider_errc {
   bad_request,       // 400/404/422: the provider refused the request (context too long, ...)
   rate_limited,      // 429 (after retries)
   server,            // 5xx (after retries)
-  network,           // connect/TLS/reset (after retries)
+  network,           // connect refused, reset, cut (after retries)
+  tls,               // TLS handshake or certificate verification failed (not retried)
   timeout,           // connect, first-byte, idle or total timeout
   circuit_open,      // the provider's breaker is open: not tried
   protocol,          // malformed JSON / SSE from the provider, truncated stream
