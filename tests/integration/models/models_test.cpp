@@ -274,3 +274,13 @@ BOOST_AUTO_TEST_CASE(gateway_through_daemon_chat_and_progress) {
   auto st = g.call(2, "status", {}).response;
   BOOST_TEST(str(st.at("result").at("structuredContent").at("server")) == "exai-daemon");
 }
+
+BOOST_AUTO_TEST_CASE(print_config_never_shows_a_provider_key) {
+  auto p = child_process::start({program("EXAI_GATEWAY_BIN"), "--print-config"},
+                                {"GLM_API_KEY=sk-print-config-secret", "KIMI_API_KEY=sk-other-secret"});
+  BOOST_REQUIRE(p.wait_exit(20s) == 0);
+  const auto out = p.stderr_text();  // stdout and stderr are captured together
+  BOOST_TEST(has(out, "\"profiles\""), out);
+  BOOST_TEST(!has(out, "sk-print-config-secret"));
+  BOOST_TEST(!has(out, "sk-other-secret"));
+}
