@@ -4,6 +4,8 @@
 // WebSocket. Every wait is bounded.
 #pragma once
 
+#include "tests/integration/daemon/daemon_fixture.hpp"
+#include "tests/integration/gateway/gateway_process.hpp"
 #include "tests/support/fake_provider.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
@@ -87,26 +89,6 @@ inline listening_child start_ws_gateway(std::vector<std::string> env, std::vecto
 
 // ---- MCP (JSON-RPC) ---------------------------------------------------------------------------
 
-inline json::object rpc(json::value id, std::string_view method, json::object params = {}) {
-  json::object o;
-  o["jsonrpc"] = "2.0";
-  o["id"] = std::move(id);
-  o["method"] = method;
-  o["params"] = std::move(params);
-  return o;
-}
-
-inline json::object initialize(json::value id) {
-  json::object p;
-  p["protocolVersion"] = "2025-06-18";
-  p["capabilities"] = json::object();
-  json::object info;
-  info["name"] = "models-integration";
-  info["version"] = "1";
-  p["clientInfo"] = std::move(info);
-  return rpc(std::move(id), "initialize", std::move(p));
-}
-
 inline json::object initialized() {
   json::object n;
   n["jsonrpc"] = "2.0";
@@ -147,7 +129,7 @@ class mcp_client {
   virtual json::object next(std::chrono::milliseconds timeout = 20s) = 0;
 
   void open() {
-    send(initialize(0));
+    send(initialize_request(0));
     auto r = next();
     BOOST_REQUIRE(r.contains("result"));
     send(initialized());
@@ -215,31 +197,15 @@ inline json::object mcp_doc(const json::object& response) {
 
 inline std::unique_ptr<ws_client> op_session(std::uint16_t port, bool extensions) {
   auto c = std::make_unique<ws_client>("127.0.0.1", port);
-  json::object h;
-  h["op"] = "hello";
-  h["token"] = "";
-  h["session_id"] = "models-test";
-  if (extensions) {
-    json::object caps;
-    caps["multiplex"] = true;
-    caps["cancel"] = true;
-    caps["progress"] = true;
-    h["capabilities"] = std::move(caps);
-  }
-  c->send_json(h);
+  c->send_json(daemon::hello_msg(extensions, extensions, extensions));
   auto ack = c->read_json(10s).as_object();
   BOOST_REQUIRE_EQUAL(ack.at("op").as_string(), "hello_ack");
   BOOST_REQUIRE(ack.at("ok").as_bool());
   return c;
 }
 
-inline json::object op_call(const std::string& id, std::string_view tool, json::object args) {
-  json::object m;
-  m["op"] = "call_tool";
-  m["request_id"] = id;
-  m["name"] = tool;
-  m["arguments"] = std::move(args);
-  return m;
+inline json::object op_call(const std::string& id, const std::string& tool, json::object args) {
+  return daemon::call_msg(id, tool, std::move(args));
 }
 
 struct op_result {

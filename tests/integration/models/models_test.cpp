@@ -52,7 +52,12 @@ BOOST_AUTO_TEST_CASE(daemon_chat_sends_what_the_golden_files_say_and_continues_t
   auto c = op_session(d.port, /*extensions=*/true);
 
   json::object a1;
-  a1["prompt"] = "Is one writer per stream enough?";
+  // Longer than the 200 characters the fake quotes back, so its answer (replayed in the second
+  // request) never reaches the temporary folder's name.
+  a1["prompt"] =
+      "Is one writer per stream enough? Each session owns a queue of replies and one coroutine drains it "
+      "into the socket; readers never write. Progress notifications share that queue, and a slow client "
+      "makes the queue grow until reading pauses.";
   a1["model"] = "glm-4.6";
   a1["thinking_mode"] = "high";
   a1["temperature"] = 0.3;
