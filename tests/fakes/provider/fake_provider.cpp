@@ -408,8 +408,8 @@ struct session : std::enable_shared_from_this<session<Stream>> {
           record({{"event", "client_closed"}, {"request", self->current_seq}, {"conn", self->conn_id},
                   {"complete", false}, {"chunks_sent", self->chunks_sent}});
         }
-        self->wake.cancel();
       }
+      self->wake.cancel();  // a close ends a pause; data (the next request) ends the idle wait
     });
   }
 
