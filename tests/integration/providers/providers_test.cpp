@@ -7,6 +7,7 @@
 #define BOOST_TEST_MODULE providers_integration
 #include "fixture.hpp"
 #include "providers/http_provider.hpp"
+#include "tests/unit/providers/chat_request.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
@@ -19,6 +20,7 @@
 using namespace exai::test;
 using namespace exai::test::providers_it;
 using namespace exai::providers;
+using exai::providers::test::chat;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
@@ -47,17 +49,6 @@ json::value golden_request(const std::string& name) {
   std::stringstream ss;
   ss << in.rdbuf();
   return json::parse(ss.str());
-}
-
-request chat(std::string model_name, std::string prompt) {
-  request r;
-  r.model = std::move(model_name);
-  r.system = "You are a careful assistant.";
-  r.messages.push_back(message::user("Earlier question"));
-  r.messages.push_back(message::assistant("Earlier answer"));
-  r.messages.push_back(message::user(std::move(prompt)));
-  r.temperature = 0.5;
-  return r;
 }
 
 // A registry whose three providers all point at the fake.
