@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -209,7 +210,7 @@ struct https_client::impl {
 };
 
 // Everything one exchange needs to be aborted from the cancellation handler.
-struct exchange_state {
+struct https_client::exchange_state {
   asio::cancellation_signal inner;  // bound to every operation of the exchange
   connection* conn = nullptr;
   tcp::resolver* resolver = nullptr;
@@ -236,17 +237,14 @@ https_client::~https_client() {
 
 https_client_stats https_client::stats() const { return impl_->stats; }
 
+// Why a coroutine of its own: every completion of an async operation awaited with use_awaitable
+// clears the awaiting coroutine's cancellation slot, so a handler put there would be gone after
+// the first read. While the caller awaits this one spawned exchange, its slot keeps our handler,
+// which closes the socket and cancels the exchange (the pattern of routes/deadline.cpp).
 asio::awaitable<error_code> https_client::async_request(const http_request& req,
                                                         const http_timeouts& timeouts,
                                                         head_handler on_head,
                                                         body_handler on_body) {
-  auto self = impl_;  // the exchange keeps the client's state alive
-  auto url = parse_url(req.url);
-  if (!url) co_return make_error_code(http_errc::bad_url);
-  const std::string key = url->key();
-  const auto start = clock_type::now();
-  const auto deadline = start + timeouts.total;
-
   auto st = std::make_shared<exchange_state>();
   auto outer = co_await asio::this_coro::cancellation_state;
   if (outer.cancelled() != asio::cancellation_type::none) {
@@ -256,15 +254,24 @@ asio::awaitable<error_code> https_client::async_request(const http_request& req,
   if (slot.is_connected()) {
     slot.assign([st](asio::cancellation_type) { st->abort(); });
   }
-  struct slot_guard {
-    asio::cancellation_slot s;
-    ~slot_guard() {
-      if (s.is_connected()) s.clear();
-    }
-  } guard{slot};
-  auto tok = [&st] {
-    return asio::bind_cancellation_slot(st->inner.slot(), asio::as_tuple(asio::use_awaitable));
-  };
+  auto [ep, ec] = co_await asio::co_spawn(
+      impl_->ex, exchange(impl_, req, timeouts, on_head, on_body, st),
+      asio::bind_cancellation_slot(st->inner.slot(), asio::as_tuple(asio::use_awaitable)));
+  if (st->cancelled) co_return make_error_code(http_errc::cancelled);
+  if (ep) std::rethrow_exception(ep);
+  co_return ec;
+}
+
+asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, const http_request& req,
+                                                   http_timeouts timeouts, head_handler& on_head,
+                                                   body_handler& on_body,
+                                                   std::shared_ptr<exchange_state> st) {
+  auto url = parse_url(req.url);
+  if (!url) co_return make_error_code(http_errc::bad_url);
+  const std::string key = url->key();
+  const auto start = clock_type::now();
+  const auto deadline = start + timeouts.total;
+  auto tok = [] { return asio::as_tuple(asio::use_awaitable); };
 
   // A phase's time limit: its own timeout, cut by what is left of the total.
   bool total_binds = false;
@@ -298,15 +305,22 @@ asio::awaitable<error_code> https_client::async_request(const http_request& req,
     if (conn || pool.active < self->opts.max_connections_per_host) break;
     asio::steady_timer wait(self->ex, limit(timeouts.connect));
     pool.waiters.push_back(&wait);
-    auto it = std::prev(pool.waiters.end());
+    // Woken by a release (it took us off the list), timed out or cancelled (still listed): in
+    // every case, including an exception, we leave the list.
+    struct unlist {
+      std::list<asio::steady_timer*>& l;
+      asio::steady_timer* w;
+      exchange_state& st;
+      ~unlist() {
+        st.waiting = nullptr;
+        if (auto it = std::find(l.begin(), l.end(), w); it != l.end()) l.erase(it);
+      }
+    };
     st->waiting = &wait;
-    auto [ec] = co_await wait.async_wait(tok());
-    st->waiting = nullptr;
-    if (ec != asio::error::operation_aborted || !st->cancelled) {
-      // Woken by a release (it popped us) or timed out (still listed).
-      if (!ec) pool.waiters.erase(it);
-    } else {
-      pool.waiters.erase(it);
+    error_code ec;
+    {
+      unlist leave{pool.waiters, &wait, *st};
+      std::tie(ec) = co_await wait.async_wait(tok());
     }
     if (st->cancelled) co_return make_error_code(http_errc::cancelled);
     if (!ec) co_return make_error_code(total_binds ? http_errc::total_timeout : http_errc::pool_exhausted);

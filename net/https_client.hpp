@@ -112,6 +112,11 @@ class https_client {
 
  private:
   struct impl;
+  struct exchange_state;
+  static boost::asio::awaitable<boost::system::error_code> exchange(
+      std::shared_ptr<impl> self, const http_request& req, http_timeouts timeouts,
+      head_handler& on_head, body_handler& on_body, std::shared_ptr<exchange_state> st);
+
   std::shared_ptr<impl> impl_;
 };
 

@@ -35,6 +35,14 @@ std::string_view to_string(provider_errc e) noexcept {
   return "unknown";
 }
 
+codecs::errc to_errc(provider_errc e) noexcept {
+  switch (e) {
+    case provider_errc::timeout: return codecs::errc::timeout;
+    case provider_errc::cancelled: return codecs::errc::cancelled;
+    default: return codecs::errc::tool_failed;
+  }
+}
+
 void throw_exception_from_error(const provider_error& e, const boost::source_location&) {
   throw std::runtime_error(std::string(to_string(e.code)) + ": " + e.message);
 }

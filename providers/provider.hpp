@@ -4,6 +4,8 @@
 // model, and await `async_complete`; deltas reach their sink while the answer streams.
 #pragma once
 
+#include "codecs/error.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 #include <boost/system/result.hpp>
@@ -145,6 +147,10 @@ enum class provider_errc {
   cancelled,         // the awaiting coroutine was cancelled; the stream was closed
 };
 std::string_view to_string(provider_errc e) noexcept;
+// The project error a tool reports for e: timeout -> errc::timeout, cancelled -> errc::cancelled,
+// everything else (unknown or unconfigured model included) -> errc::tool_failed, a tool error
+// whose message should be the provider_error's message.
+codecs::errc to_errc(provider_errc e) noexcept;
 
 struct provider_error {
   provider_errc code = provider_errc::network;

@@ -72,7 +72,10 @@ class registry {
   //  - EXAI_PROVIDER_CA_FILE: a PEM file trusted in addition to the system store.
   //  - GLM_TIMEOUT_SECS (30), KIMI_TIMEOUT_SECS (40), MINIMAX_TIMEOUT_SECS (30): base timeouts.
   //  - EXAI_PROVIDER_MAX_CONCURRENCY (per provider, default 32), EXAI_PROVIDER_MAX_RETRIES (3).
-  // Providers run their I/O on ex (one https client shared by all of them).
+  // Providers run their I/O on ex (one https client shared by all of them). Not thread-safe:
+  // call resolve / async_complete from the thread that runs ex (the daemon's io_context).
+  // EXAI_PROVIDER_MAX_CONCURRENCY bounds calls in flight per provider: a load test of many
+  // concurrent streams must raise it (the bench's 1,000 calls need 1000).
   static std::unique_ptr<registry> from_environment(boost::asio::any_io_executor ex,
                                                     const env_lookup& env = process_environment());
   virtual ~registry() = default;

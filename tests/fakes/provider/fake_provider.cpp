@@ -409,7 +409,7 @@ struct session : std::enable_shared_from_this<session<Stream>> {
                   {"complete", false}, {"chunks_sent", self->chunks_sent}});
         }
       }
-      self->wake.cancel();  // also when the next request arrived: run() waits for the watch to end
+      self->wake.cancel();  // a close ends a pause; data (the next request) ends the idle wait
     });
   }
 

@@ -1,6 +1,7 @@
 // The provider dialects against golden files: request bodies built from request models
 // (tests/data/providers/requests), and recorded answer shapes decoded into events
 // (streams/*.sse, bodies/*.json -> *.out.json). exai-tools-reference.md §2.3-2.4.
+#include "chat_request.hpp"
 #include "golden.hpp"
 #include "providers/dialect.hpp"
 
@@ -48,17 +49,6 @@ json::object summary(const std::vector<event>& evs) {
 
 json::object error_summary(const provider_error& e) {
   return {{"error", to_string(e.code)}, {"message", e.message}};
-}
-
-request chat(std::string model_name, std::string prompt) {
-  request r;
-  r.model = std::move(model_name);
-  r.system = "You are a careful assistant.";
-  r.messages.push_back(message::user("Earlier question"));
-  r.messages.push_back(message::assistant("Earlier answer"));
-  r.messages.push_back(message::user(std::move(prompt)));
-  r.temperature = 0.5;
-  return r;
 }
 
 }  // namespace

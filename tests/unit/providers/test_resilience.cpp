@@ -141,3 +141,14 @@ BOOST_AUTO_TEST_CASE(breaker_ignores_what_says_nothing_about_health) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(provider_errors_map_to_project_errors) {
+  using exai::codecs::errc;
+  BOOST_TEST((to_errc(provider_errc::timeout) == errc::timeout));
+  BOOST_TEST((to_errc(provider_errc::cancelled) == errc::cancelled));
+  for (auto c : {provider_errc::unknown_model, provider_errc::not_configured, provider_errc::auth,
+                 provider_errc::server, provider_errc::circuit_open, provider_errc::tls}) {
+    BOOST_TEST((to_errc(c) == errc::tool_failed));
+    BOOST_TEST(!to_string(c).empty());
+  }
+}
