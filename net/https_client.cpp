@@ -333,8 +333,12 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
     std::string key;
     std::unique_ptr<connection>& conn;
     bool& reusable;
-    ~lease() { owner->release(key, std::move(conn), reusable); }
-  } leased{self, key, conn, reusable};
+    exchange_state& st;
+    ~lease() {
+      st.conn = nullptr;  // a late cancel must not touch a connection handed back or freed
+      owner->release(key, std::move(conn), reusable);
+    }
+  } leased{self, key, conn, reusable, *st};
 
   for (int attempt = 0;; ++attempt) {
     if (!conn) {
