@@ -6,6 +6,7 @@
 #include "fixture.hpp"
 #include "net/https_client.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
