@@ -5,7 +5,7 @@ FROM debian:12 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       ca-certificates g++ cmake ninja-build ccache nodejs npm \
       libboost1.81-dev libboost-log1.81-dev libboost-json1.81-dev libboost-test1.81-dev \
-      libvalijson-dev libmimalloc-dev dpkg-dev file \
+      libvalijson-dev libmimalloc-dev dpkg-dev file libssl-dev openssl \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -18,7 +18,7 @@ RUN cmake --preset release && cmake --build --preset release -j"$(nproc)" \
 FROM debian:12-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends \
       curl libboost-log1.81.0 libboost-json1.81.0 libboost-thread1.81.0 libboost-filesystem1.81.0 \
-      libmimalloc2.0 \
+      libmimalloc2.0 libssl3 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home exai
 COPY --from=build /src/build/release/bin/exai-gateway /src/build/release/bin/exai-daemon /usr/local/bin/

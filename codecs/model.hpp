@@ -61,6 +61,9 @@ struct progress_update {
   std::optional<double> progress;  // absent for the reference daemon's text-only progress
   std::optional<double> total;
   std::string message;
+  // A streaming tool's new text since its last report (op `stream_chunk` for clients without the
+  // progress extension); empty for other reports.
+  std::string chunk;
 };
 
 }  // namespace exai::codecs

@@ -2,6 +2,8 @@
 // lives in its parameters (toolchain gotcha 4: no capturing lambda coroutines).
 #include "daemon/builtin_tools.hpp"
 
+#include "daemon/models/services.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,18 +17,12 @@ namespace exai::daemon::builtin {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using codecs::tool_result;
-using providers_map = std::map<std::string, std::vector<std::string>>;
+using services_ptr = std::shared_ptr<models::services>;
 
 namespace {
 
 json::object schema(std::string_view text) { return json::parse(text).as_object(); }
 
-json::object read_only() {
-  json::object a;
-  a["readOnlyHint"] = true;
-  a["openWorldHint"] = false;
-  return a;
-}
 
 asio::awaitable<tool_result> ready(tool_result r) { co_return r; }
 
@@ -38,28 +34,65 @@ tool_result json_result(json::object doc) {
   return r;
 }
 
-json::array providers_json(const providers_map& providers) {
+// The three providers as listmodels and status show them (never a key: only which variable).
+json::array providers_json(const models::services& m) {
   json::array out;
-  for (const auto& [name, models] : providers) {
-    json::object p;
-    p["name"] = name;
+  if (!m.registry) return out;
+  for (const auto& p : m.registry->providers()) {
+    json::object o;
+    o["name"] = p.id;
+    o["display_name"] = p.display_name;
+    o["configured"] = p.configured;
+    json::array vars;
+    for (const auto& v : p.key_variables) vars.emplace_back(v);
+    o["key_variables"] = std::move(vars);
+    o["base_url"] = p.base_url;
     json::array ms;
-    for (const auto& m : models) ms.push_back(json::value(m));
-    p["models"] = std::move(ms);
-    out.push_back(std::move(p));
+    for (const auto& name : p.models) ms.emplace_back(name);
+    o["models"] = std::move(ms);
+    out.push_back(std::move(o));
   }
   return out;
 }
 
+std::vector<const providers::model_info*> available(const models::services& m) {
+  return m.registry ? m.registry->available() : std::vector<const providers::model_info*>{};
+}
+
+std::size_t configured_count(const models::services& m) {
+  std::size_t n = 0;
+  if (m.registry)
+    for (const auto& p : m.registry->providers()) n += p.configured ? 1 : 0;
+  return n;
+}
+
+// A §1.4 document with markdown content (what the reference's listmodels and version return).
+tool_result markdown_output(std::string_view tool, std::string content, json::object metadata,
+                            json::object structured) {
+  metadata["tool_name"] = tool;
+  json::object doc;
+  doc["status"] = "success";
+  doc["content"] = std::move(content);
+  doc["content_type"] = "markdown";
+  doc["metadata"] = std::move(metadata);
+  auto r = tool_result::text(json::serialize(doc));
+  r.structured = std::move(structured);
+  return r;
+}
+
+std::string thousands(std::uint32_t tokens) {
+  return tokens >= 1000 ? std::to_string(tokens / 1000) + "K" : std::to_string(tokens);
+}
+
 // ---- core ---------------------------------------------------------------------------------
 
-tool_result status_now(const tool_host& host, const providers_map& providers,
-                       const std::string& server_name) {
+tool_result status_now(const tool_host& host, const models::services& m, const std::string& server_name) {
   auto st = host.stats();
   json::object doc;
   doc["server"] = server_name;
   doc["version"] = daemon_version();
-  doc["uptime_s"] = std::chrono::duration<double>(st.uptime).count();
+  // Whole seconds: a JSON double would print as 1.2E1 (issue 20).
+  doc["uptime_s"] = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(st.uptime).count());
   json::array tools;
   for (const auto& t : host.list()) tools.push_back(t.as_object().at("name"));
   doc["tools"] = std::move(tools);
@@ -68,34 +101,91 @@ tool_result status_now(const tool_host& host, const providers_map& providers,
   doc["completed"] = st.completed;
   doc["failed"] = st.failed;
   doc["cancelled"] = st.cancelled;
-  doc["providers"] = providers_json(providers);
+  doc["providers"] = providers_json(m);
+  json::array configured, models_available;
+  if (m.registry)
+    for (const auto& p : m.registry->providers())
+      if (p.configured) configured.emplace_back(p.id);
+  for (const auto* info : available(m)) models_available.emplace_back(info->name);
+  doc["providers_configured"] = std::move(configured);
+  doc["models_available"] = std::move(models_available);
+  const auto conv = m.store->stats();
+  json::object c;
+  c["threads"] = conv.threads;
+  c["bytes"] = conv.bytes;
+  c["evicted"] = conv.evicted;
+  c["expired"] = conv.expired;
+  doc["conversations"] = std::move(c);
+  json::array next;
+  if (configured_count(m) == 0) next.emplace_back(models::setup_hint(m));
+  doc["next_steps"] = std::move(next);
   return json_result(std::move(doc));
 }
 
-tool_result version_now(const std::string& server_name) {
+tool_result version_now(const std::string& server_name, const models::services& m) {
   json::object doc;
   doc["name"] = server_name;
   doc["version"] = daemon_version();
   doc["protocol"] = "exai-op";
   json::array ext = {"multiplex", "cancel", "progress", "rich_results"};
   doc["extensions"] = std::move(ext);
-  auto r = tool_result::text(server_name + " " + std::string(daemon_version()));
-  r.structured = std::move(doc);
-  return r;
+  json::array configured;
+  std::string md = "# " + server_name + " " + std::string(daemon_version()) + "\n\nProviders:\n";
+  if (m.registry)
+    for (const auto& p : m.registry->providers()) {
+      if (p.configured) configured.emplace_back(p.id);
+      md += "- " + p.display_name + ": " + (p.configured ? "configured" : "not configured") + "\n";
+    }
+  else
+    md += "- none\n";
+  doc["providers_configured"] = configured;
+  json::object meta;
+  meta["server"] = server_name;
+  meta["version"] = daemon_version();
+  return markdown_output("version", std::move(md), std::move(meta), std::move(doc));
 }
 
-tool_result listmodels_now(const providers_map& providers) {
+tool_result listmodels_now(const models::services& m) {
   json::object doc;
-  doc["providers"] = providers_json(providers);
+  doc["providers"] = providers_json(m);
   json::array all;
-  for (const auto& [name, models] : providers)
-    for (const auto& m : models) all.push_back(json::value(m));
+  for (const auto* info : available(m)) all.emplace_back(info->name);
   doc["models"] = std::move(all);
-  if (providers.empty())
-    doc["hint"] =
-        "No providers are configured. Add them to the daemon config file (--config daemon.json), "
-        "e.g. {\"providers\": {\"glm\": {\"models\": [\"glm-4.5\", \"glm-4.5-flash\"]}}}.";
-  return json_result(std::move(doc));
+  const auto configured = configured_count(m);
+
+  std::string md = "# Available models\n";
+  if (m.registry) {
+    for (const auto& p : m.registry->providers()) {
+      md += "\n## " + p.display_name + (p.configured ? " (configured)" : " (not configured");
+      if (!p.configured) {
+        std::string vars;
+        for (const auto& v : p.key_variables) vars += (vars.empty() ? "" : " or ") + v;
+        md += ": set " + vars + ")";
+      }
+      md += "\n\nModels:\n";
+      std::string aliases;
+      for (const auto& info : providers::catalogue()) {
+        if (info.provider != p.id) continue;
+        md += "- `" + info.name + "` - " + thousands(info.context_window) + " context";
+        if (info.thinking) md += ", thinking";
+        if (info.vision) md += ", images";
+        md += "\n";
+        for (const auto& al : info.aliases) aliases += "- `" + al + "` -> `" + info.name + "`\n";
+      }
+      if (!aliases.empty()) md += "\nAliases:\n" + aliases;
+    }
+    doc["default_model"] = m.registry->default_model();
+    md += "\nConfigured providers: " + std::to_string(configured) + "\nAvailable models: " +
+          std::to_string(doc["models"].as_array().size()) + "\nDefault model: `" +
+          m.registry->default_model() + "`; `auto` picks a configured model.\n";
+  }
+  if (configured == 0) {
+    doc["hint"] = models::setup_hint(m);
+    md += "\n" + models::setup_hint(m) + "\n";
+  }
+  json::object meta;
+  meta["configured_providers"] = configured;
+  return markdown_output("listmodels", std::move(md), std::move(meta), std::move(doc));
 }
 
 // ---- diagnostics --------------------------------------------------------------------------
@@ -161,7 +251,7 @@ asio::awaitable<tool_result> blob(json::object args, tool_context) {
 
 }  // namespace
 
-std::vector<tool_spec> core_tools(const tool_host& host, const providers_map& providers,
+std::vector<tool_spec> core_tools(const tool_host& host, services_ptr models,
                                   const std::string& server_name) {
   std::vector<tool_spec> out;
   const tool_host* h = &host;
@@ -171,46 +261,55 @@ std::vector<tool_spec> core_tools(const tool_host& host, const providers_map& pr
   status.title = "Daemon status";
   status.description =
       "Uptime, tools, connected sessions, calls in flight, completed / failed / cancelled call "
-      "counts and the configured providers of this exai-daemon.";
+      "counts, conversations held and the model providers of this " + server_name +
+      (server_name == "exai-daemon" ? std::string(".") : std::string(" (its embedded tools)."));
   status.input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})");
   status.output_schema = schema(R"({"type":"object","properties":{
       "server":{"type":"string"},"version":{"type":"string"},"uptime_s":{"type":"number"},
       "tools":{"type":"array","items":{"type":"string"}},"sessions":{"type":"integer"},
       "in_flight":{"type":"integer"},"completed":{"type":"integer"},"failed":{"type":"integer"},
-      "cancelled":{"type":"integer"},"providers":{"type":"array"}},
+      "cancelled":{"type":"integer"},"providers":{"type":"array"},
+      "providers_configured":{"type":"array","items":{"type":"string"}},
+      "models_available":{"type":"array","items":{"type":"string"}},
+      "conversations":{"type":"object"},"next_steps":{"type":"array","items":{"type":"string"}}},
       "required":["server","version","uptime_s","tools","sessions","in_flight","completed","failed","cancelled","providers"]})");
-  status.annotations = read_only();
-  status.handler = [h, providers, server_name](json::object, tool_context) {
-    return ready(status_now(*h, providers, server_name));
+  status.annotations = read_only_annotations(false);
+  status.handler = [h, models, server_name](json::object, tool_context) {
+    return ready(status_now(*h, *models, server_name));
   };
   out.push_back(std::move(status));
 
   tool_spec version;
   version.name = "version";
   version.title = "Daemon version";
-  version.description = "The name and version of this exai-daemon and the protocol extensions it offers.";
+  version.description = "The name and version of this " + server_name +
+                        ", the protocol extensions it offers and the model providers configured.";
   version.input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})");
   version.output_schema = schema(R"({"type":"object","properties":{
       "name":{"type":"string"},"version":{"type":"string"},"protocol":{"type":"string"},
-      "extensions":{"type":"array","items":{"type":"string"}}},"required":["name","version"]})");
-  version.annotations = read_only();
-  version.handler = [server_name](json::object, tool_context) { return ready(version_now(server_name)); };
+      "extensions":{"type":"array","items":{"type":"string"}},
+      "providers_configured":{"type":"array","items":{"type":"string"}}},"required":["name","version"]})");
+  version.annotations = read_only_annotations(false);
+  version.handler = [server_name, models](json::object, tool_context) {
+    return ready(version_now(server_name, *models));
+  };
   out.push_back(std::move(version));
 
   tool_spec listmodels;
   listmodels.name = "listmodels";
   listmodels.title = "List models";
   listmodels.description =
-      "The model providers and models configured for this daemon (the \"providers\" section of its "
-      "config file). An empty list comes with a hint on how to configure one.";
+      "The model providers (GLM, Kimi, MiniMax), which are configured (an API key in the "
+      "environment), their models and aliases. Without any key it says which variables to set.";
   listmodels.input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})");
   listmodels.output_schema = schema(R"({"type":"object","properties":{
       "providers":{"type":"array","items":{"type":"object","properties":{
         "name":{"type":"string"},"models":{"type":"array","items":{"type":"string"}}}}},
-      "models":{"type":"array","items":{"type":"string"}},"hint":{"type":"string"}},
+      "models":{"type":"array","items":{"type":"string"}},"default_model":{"type":"string"},
+      "hint":{"type":"string"}},
       "required":["providers","models"]})");
-  listmodels.annotations = read_only();
-  listmodels.handler = [providers](json::object, tool_context) { return ready(listmodels_now(providers)); };
+  listmodels.annotations = read_only_annotations(false);
+  listmodels.handler = [models](json::object, tool_context) { return ready(listmodels_now(*models)); };
   out.push_back(std::move(listmodels));
   return out;
 }
@@ -224,7 +323,7 @@ std::vector<tool_spec> diagnostics_tools() {
   e.description = "Returns the given text unchanged (diagnostics).";
   e.input_schema = schema(R"({"type":"object","properties":{"text":{"type":"string"}},
       "required":["text"],"additionalProperties":false})");
-  e.annotations = read_only();
+  e.annotations = read_only_annotations(false);
   e.handler = echo;
   out.push_back(std::move(e));
 
@@ -238,7 +337,7 @@ std::vector<tool_spec> diagnostics_tools() {
       "ms":{"type":"integer","minimum":0,"maximum":3600000},
       "progress_every_ms":{"type":"integer","minimum":1,"maximum":3600000}},
       "required":["ms"],"additionalProperties":false})");
-  d.annotations = read_only();
+  d.annotations = read_only_annotations(false);
   d.handler = delay;
   out.push_back(std::move(d));
 
@@ -248,7 +347,7 @@ std::vector<tool_spec> diagnostics_tools() {
   f.description = "Returns a tool-level error (is_error) carrying `message` (diagnostics).";
   f.input_schema = schema(R"({"type":"object","properties":{"message":{"type":"string"}},
       "required":["message"],"additionalProperties":false})");
-  f.annotations = read_only();
+  f.annotations = read_only_annotations(false);
   f.handler = fail;
   out.push_back(std::move(f));
 
@@ -260,10 +359,17 @@ std::vector<tool_spec> diagnostics_tools() {
   b.input_schema = schema(R"({"type":"object","properties":{
       "bytes":{"type":"integer","minimum":0,"maximum":67108864}},
       "required":["bytes"],"additionalProperties":false})");
-  b.annotations = read_only();
+  b.annotations = read_only_annotations(false);
   b.handler = blob;
   out.push_back(std::move(b));
   return out;
+}
+
+json::object read_only_annotations(bool open_world) {
+  json::object a;
+  a["readOnlyHint"] = true;
+  a["openWorldHint"] = open_world;
+  return a;
 }
 
 }  // namespace exai::daemon::builtin

@@ -3,6 +3,8 @@
 // value is reported by name. No Asio here.
 #include "daemon/config.hpp"
 
+#include "daemon/profiles.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -58,9 +60,9 @@ std::vector<std::string> split_list(std::string_view s) {
 }
 
 codecs::result<std::vector<std::string>> check_profiles(std::vector<std::string> p, const std::string& key) {
-  if (p.empty()) return bad(key, "expected at least one profile (core, diagnostics)");
+  if (p.empty()) return bad(key, "expected at least one profile (" + profiles::known_list() + ")");
   for (const auto& s : p)
-    if (s != "core" && s != "diagnostics") return bad(key, "unknown profile '" + s + "' (known: core, diagnostics)");
+    if (!profiles::is_known(s)) return bad(key, "unknown profile '" + s + "' (known: " + profiles::known_list() + ")");
   return p;
 }
 
@@ -127,36 +129,6 @@ codecs::result<void> apply_timeouts(const json::object& o, daemon_timeouts& t) {
   return {};
 }
 
-codecs::result<void> apply_providers(const json::object& o, daemon_config& cfg) {
-  cfg.providers.clear();
-  for (const auto& [name, v] : o) {
-    const std::string key = "providers." + std::string(name);
-    const json::array* models = nullptr;
-    if (v.is_array()) {
-      models = &v.get_array();
-    } else if (v.is_object()) {
-      for (const auto& [pk, pv] : v.get_object()) {
-        if (pk != "models") return bad(key + "." + std::string(pk), "unknown key");
-        if (!pv.is_array()) return bad(key + ".models", "expected an array of model names");
-        models = &pv.get_array();
-      }
-    } else {
-      return bad(key, "expected {\"models\": [...]} or an array of model names");
-    }
-    std::vector<std::string> names;
-    if (models) {
-      for (std::size_t i = 0; i < models->size(); ++i) {
-        const auto& m = (*models)[i];
-        if (!m.is_string() || m.get_string().empty())
-          return bad(key + ".models[" + std::to_string(i) + "]", "expected a non-empty string");
-        names.emplace_back(m.get_string());
-      }
-    }
-    cfg.providers[std::string(name)] = std::move(names);
-  }
-  return {};
-}
-
 codecs::result<void> apply_object(const json::object& o, daemon_config& cfg, bool& per_ip_set) {
   for (const auto& [k, v] : o) {
     const std::string key(k);
@@ -203,9 +175,8 @@ codecs::result<void> apply_object(const json::object& o, daemon_config& cfg, boo
       auto r = apply_timeouts(v.get_object(), cfg.timeouts);
       if (!r) return r.error();
     } else if (k == "providers") {
-      if (!v.is_object()) return bad(key, "expected an object of provider name -> {\"models\": [...]}");
-      auto r = apply_providers(v.get_object(), cfg);
-      if (!r) return r.error();
+      return bad(key, "no longer a config key: providers are configured by their API keys in the "
+                      "environment (GLM_API_KEY, KIMI_API_KEY, MINIMAX_M2_KEY; see providers/README.md)");
     } else if (k == "token") {
       return bad(key, "not allowed in a file; the token comes from EXAI_WS_TOKEN only");
     } else {
@@ -298,9 +269,10 @@ std::string usage_text() {
 The EXAI op-protocol tool daemon (WebSocket). Options:
   --listen HOST:PORT     address to serve (default 127.0.0.1:3010; port 0 picks a free port)
   --ready-file FILE      once listening, write {"ws":"HOST:PORT"} to FILE (atomically)
-  --tools LIST           tool profiles: core (always on), diagnostics (echo, delay, fail, blob)
+  --tools LIST           tool profiles: core (always on), models (chat, challenge),
+                         diagnostics (echo, delay, fail, blob); default core,models
   --compat reference     behave exactly like the reference daemon on the wire
-  --config FILE          daemon.json (listen, tools, limits, timeouts, providers)
+  --config FILE          daemon.json (listen, tools, limits, timeouts)
   --admin HOST:PORT      serve /health and /metrics over HTTP
   --log-level LEVEL      trace, debug, info, warn, error, off (default info)
   --print-config         print the effective configuration (the token redacted) and exit
@@ -310,6 +282,8 @@ The EXAI op-protocol tool daemon (WebSocket). Options:
 Environment: EXAI_WS_TOKEN (required token; empty = no authentication), EXAI_WS_HOST and
 EXAI_WS_PORT (listen address), EXAI_WS_MAX_BYTES (message limit), EXAI_WS_HELLO_TIMEOUT
 (seconds), LOG_LEVEL. Precedence: command line > environment > config file > defaults.
+Model providers: GLM_API_KEY, KIMI_API_KEY, MINIMAX_M2_KEY (and their URLs, see the README);
+EXAI_ALLOWED_ROOTS: folders the model tools may read files from (default: the working directory).
 )";
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "codecs/error.hpp"
+#include "daemon/profiles.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -37,13 +38,12 @@ struct daemon_config {
   std::string listen = "127.0.0.1:3010";
   std::string admin;                        // "" = no admin server
   std::string ready_file;
-  std::vector<std::string> tools = {"core"};
+  std::vector<std::string> tools = profiles::defaults();
   bool compat_reference = false;
   std::string log_level = "info";
   std::string token;                        // from EXAI_WS_TOKEN only (never from a file or flag)
   daemon_limits limits;
   daemon_timeouts timeouts;
-  std::map<std::string, std::vector<std::string>> providers;  // name -> models
 };
 
 // The outcome of reading the command line.

@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace exai::daemon {
@@ -297,7 +298,11 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
   const std::string id = c.request_id;
   const std::string tool = normalize_tool_name(c.name);
   tool_context ctx;
-  if (conn->settings_.call_timeout.count() > 0) ctx.deadline = clock_type::now() + conn->settings_.call_timeout;
+  if (conn->settings_.call_timeout.count() > 0) {
+    // A tool with its own budget (a model tool streaming for minutes) is never cut shorter.
+    const auto own = conn->host_.call_timeout(tool).value_or(std::chrono::milliseconds(0));
+    ctx.deadline = clock_type::now() + std::max(conn->settings_.call_timeout, own);
+  }
   if (conn->session_.granted().progress) {
     // Section 4: numeric progress, forwarded while the call is live.
     ctx.progress = [conn, st, id](const codecs::progress_update& u) {
@@ -309,10 +314,17 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
       p.message = u.message;
       conn->push(op::encode(p));
     };
-  } else if (conn->settings_.progress_interval.count() > 0) {
-    // Reference behaviour: a text-only progress message every interval while the call runs.
-    st->heartbeat = std::make_shared<heartbeat_state>(conn->ex_);
-    asio::co_spawn(conn->ex_, heartbeat(self, st->heartbeat, id), asio::detached);
+  } else {
+    // Reference behaviour: a streaming tool's text goes out as stream_chunk messages (chat with
+    // "stream": true), and a text-only progress message every interval while the call runs.
+    ctx.progress = [conn, st, id](const codecs::progress_update& u) {
+      if (st->cancelled_by_client || st->done || u.chunk.empty()) return;
+      conn->push(op::encode(op::stream_chunk{id, u.chunk}));
+    };
+    if (conn->settings_.progress_interval.count() > 0) {
+      st->heartbeat = std::make_shared<heartbeat_state>(conn->ex_);
+      asio::co_spawn(conn->ex_, heartbeat(self, st->heartbeat, id), asio::detached);
+    }
   }
 
   metrics().inflight.add(1);

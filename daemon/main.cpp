@@ -3,6 +3,7 @@
 // and shuts down gracefully on SIGTERM/SIGINT.
 #include "codecs/pretty_json.hpp"
 #include "daemon/config.hpp"
+#include "daemon/models/services.hpp"
 #include "daemon/tool_host.hpp"
 #include "daemon/ws_server.hpp"
 #include "net/admin_http.hpp"
@@ -89,18 +90,19 @@ int main(int argc, char** argv) {
   if (cfg.token.empty())
     EXAI_LOG(warn, "daemon", "EXAI_WS_TOKEN is empty: clients are NOT authenticated");
 
+  asio::io_context ioc(1);
   std::unique_ptr<tool_host> host;
   try {
     tool_host::options ho;
     ho.profiles = cfg.tools;
-    ho.providers = cfg.providers;
+    // Provider keys, URLs and EXAI_ALLOWED_ROOTS come from the environment only.
+    ho.models = models::services_from_environment(ioc.get_executor());
     host = std::make_unique<tool_host>(ho);
   } catch (const std::exception& e) {
     std::cerr << "exai-daemon: " << e.what() << "\n";
     return 2;
   }
 
-  asio::io_context ioc(1);
   auto hp = split_host_port(cfg.listen);
   if (!hp) {
     std::cerr << "exai-daemon: --listen: " << hp.error().message << "\n";

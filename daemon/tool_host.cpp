@@ -3,6 +3,9 @@
 #include "daemon/tool_host.hpp"
 
 #include "daemon/builtin_tools.hpp"
+#include "daemon/models/model_tools.hpp"
+#include "daemon/models/services.hpp"
+#include "daemon/profiles.hpp"
 #include "daemon/schema_validator.hpp"
 #include "net/asio_frame_warning.hpp"
 
@@ -109,14 +112,17 @@ struct tool_host::impl {
 
 tool_host::tool_host(options opts) : impl_(std::make_unique<impl>()) {
   for (const auto& p : opts.profiles)
-    if (p != "core" && p != "diagnostics")
-      throw std::invalid_argument("unknown tool profile '" + p + "' (known: core, diagnostics)");
+    if (!profiles::is_known(p))
+      throw std::invalid_argument("unknown tool profile '" + p + "' (known: " + profiles::known_list() + ")");
+  if (!opts.models) opts.models = std::make_shared<models::services>();
   impl_->opts = std::move(opts);
   // "core" is always on (design.md), whether or not the profile list names it.
-  for (auto& spec : builtin::core_tools(*this, impl_->opts.providers, impl_->opts.server_name))
+  for (auto& spec : builtin::core_tools(*this, impl_->opts.models, impl_->opts.server_name))
     add(std::move(spec));
   const auto& pr = impl_->opts.profiles;
-  if (std::find(pr.begin(), pr.end(), "diagnostics") != pr.end())
+  if (profiles::contains(pr, profiles::models))
+    for (auto& spec : models::model_tools(impl_->opts.models)) add(std::move(spec));
+  if (profiles::contains(pr, profiles::diagnostics))
     for (auto& spec : builtin::diagnostics_tools()) add(std::move(spec));
 }
 
@@ -157,6 +163,11 @@ host_stats tool_host::stats() const {
   s.sessions = impl_->sessions.load();
   s.uptime = clock::now() - impl_->started;
   return s;
+}
+
+std::optional<std::chrono::milliseconds> tool_host::call_timeout(std::string_view name) const {
+  auto e = impl_->find(normalize_tool_name(name));
+  return e ? e->spec.call_timeout : std::nullopt;
 }
 
 void tool_host::session_opened() { ++impl_->sessions; }

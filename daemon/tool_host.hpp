@@ -4,6 +4,7 @@
 
 #include "codecs/error.hpp"
 #include "codecs/model.hpp"
+#include "daemon/profiles.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/array.hpp>
@@ -21,6 +22,10 @@
 #include <vector>
 
 namespace exai::daemon {
+
+namespace models {
+struct services;
+}
 
 struct tool_context {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -41,6 +46,9 @@ struct tool_spec {
   std::optional<boost::json::object> output_schema;
   std::optional<boost::json::object> annotations;
   tool_handler handler;
+  // The tool's own per-call budget, used instead of the server's default call timeout (model
+  // tools stream for minutes: daemon/models/services.hpp). Empty: the server's default.
+  std::optional<std::chrono::milliseconds> call_timeout;
 };
 
 struct host_stats {
@@ -60,9 +68,12 @@ std::string_view daemon_version() noexcept;
 class tool_host {
  public:
   struct options {
-    std::vector<std::string> profiles = {"core"};  // "core" is always on; "diagnostics" opt-in
-    // Configured providers (from the daemon config): provider name -> list of model names.
-    std::map<std::string, std::vector<std::string>> providers;
+    // Names in daemon/profiles.hpp; core is always on, whatever the list says.
+    std::vector<std::string> profiles = {std::string(daemon::profiles::core)};
+    // The model registry, conversation store and file policy (daemon/models/services.hpp), used
+    // by the core tools (listmodels, status, version) and the `models` profile. Null: no provider
+    // is configured and every file is refused.
+    std::shared_ptr<models::services> models;
     std::string server_name = "exai-daemon";
   };
 
@@ -85,6 +96,8 @@ class tool_host {
       std::string name, boost::json::object arguments, tool_context ctx);
 
   host_stats stats() const;
+  // The tool's own call budget (tool_spec::call_timeout), if it has one.
+  std::optional<std::chrono::milliseconds> call_timeout(std::string_view name) const;
   // Sessions currently connected (the daemon server reports these for the `status` tool).
   void session_opened();
   void session_closed();

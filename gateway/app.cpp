@@ -122,7 +122,8 @@ class app {
 
   int make_backend() {
     if (cfg_.embedded()) {
-      auto b = std::make_unique<embedded_backend>(cfg_.profiles);
+      auto b = std::make_unique<embedded_backend>(ioc_.get_executor(), cfg_.profiles);
+      embedded_ = b.get();
       backend_ = std::move(b);
       EXAI_LOG(info, "gateway", "backend: embedded tool host", {"tools", join(cfg_.profiles)});
     } else {
@@ -247,10 +248,13 @@ class app {
   void launch(std::shared_ptr<session> s) {
     session* key = s.get();
     sessions_.emplace(key, s);
+    // The embedded tools' `status` counts the gateway's own sessions (issue 20).
+    if (embedded_) embedded_->host().session_opened();
     if (stopping_) s->shutdown(std::chrono::milliseconds(0));
     asio::co_spawn(ioc_, s->async_run(), [this, key](std::exception_ptr) {
       const bool was_stdio = key == stdio_session_;
       sessions_.erase(key);
+      if (embedded_) embedded_->host().session_closed();
       if (was_stdio) {
         stdio_session_ = nullptr;
         // The client closed stdin (or stdout broke): the gateway's job is done.
@@ -329,6 +333,7 @@ class app {
   std::unique_ptr<ws_listener> listener_;
   std::unique_ptr<net::admin_server> admin_;
   std::unordered_map<session*, std::shared_ptr<session>> sessions_;
+  embedded_backend* embedded_ = nullptr;  // set when the backend is the embedded tool host
   session* stdio_session_ = nullptr;
   std::string session_prefix_;
   std::uint64_t session_counter_ = 0;

@@ -2,6 +2,9 @@
 // gateway_config (gateway/config.hpp; design.md "Interface contract"; issue 6 "Configuration").
 #include "gateway/config.hpp"
 
+#include "daemon/models/model_tools.hpp"
+#include "daemon/profiles.hpp"
+
 #if EXAI_HAVE_POOL
 #include "gateway/pool/pool_options.hpp"
 #endif
@@ -9,6 +12,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -40,9 +44,9 @@ codecs::result<std::vector<std::string>> parse_profiles(std::string_view list,
     auto item = list.substr(0, comma);
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     if (item.empty()) continue;
-    if (item != "core" && item != "diagnostics") {
+    if (!daemon::profiles::is_known(item)) {
       return bad(std::string(what) + ": unknown tool profile \"" + std::string(item) +
-                 "\" (profiles: core, diagnostics)");
+                 "\" (profiles: " + daemon::profiles::known_list() + ")");
     }
     out.emplace_back(item);
   }
@@ -553,6 +557,13 @@ codecs::result<startup> load_config(const std::vector<std::string>& args, const 
 
   // 4. Derived defaults.
   if (c.upstreams.empty()) c.upstreams = {"embedded"};
+  // Model tools stream for minutes: unless configured per tool, their deadline is their own
+  // budget plus a margin (so a daemon's clear timeout answer arrives first), never shorter than
+  // the default call timeout.
+  for (const auto& [tool, budget] : daemon::models::model_tool_budgets()) {
+    if (!c.tool_timeouts.contains(tool))
+      c.tool_timeouts[tool] = std::max(c.call_timeout, budget + milliseconds(5'000));
+  }
   bool has_embedded = false;
   for (const auto& u : c.upstreams) has_embedded = has_embedded || u == "embedded";
   if (has_embedded && c.upstreams.size() > 1) {
@@ -653,7 +664,8 @@ Transports
 Backend
   --upstream embedded|ws://HOST:PORT
                             embedded tool host (default) or a daemon; repeat for replicas
-  --tools PROFILE[,PROFILE] embedded tools: core (always), diagnostics (echo, delay, fail, blob)
+  --tools PROFILE[,PROFILE] embedded tools: core (always), models (chat, challenge; default),
+                            diagnostics (echo, delay, fail, blob); default core,models
   --call-timeout-ms N       default per-call deadline (300000); per-tool: tools.timeouts_ms
 Operations
   --config FILE             JSON configuration (see conf/gateway.json)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "codecs/error.hpp"
+#include "daemon/profiles.hpp"
 #include "observability/log.hpp"
 
 #include <boost/json/object.hpp>
@@ -60,7 +61,8 @@ struct gateway_config {
   // Backend: "embedded" (the in-process tool host) or daemon URLs (ws://HOST:PORT, replicas).
   std::vector<std::string> upstreams;     // empty after load: never (embedded is the default)
   bool embedded() const { return upstreams.size() == 1 && upstreams[0] == "embedded"; }
-  std::vector<std::string> profiles = {"core"};  // --tools, embedded backend only
+  // --tools, embedded backend only; names and the default in daemon/profiles.hpp.
+  std::vector<std::string> profiles = daemon::profiles::defaults();
   boost::json::object upstream_section;   // the file's "upstream" object, for the daemon pool
 
   // Calls.

@@ -1,21 +1,24 @@
 // tool_backend over the in-process tool host (gateway/embedded_backend.hpp).
 #include "gateway/embedded_backend.hpp"
 
+#include "daemon/models/services.hpp"
+
 #include <utility>
 
 namespace exai::gateway {
 
 namespace {
-daemon::tool_host::options host_options(std::vector<std::string> profiles) {
+daemon::tool_host::options host_options(boost::asio::any_io_executor ex, std::vector<std::string> profiles) {
   daemon::tool_host::options o;
   o.profiles = std::move(profiles);
+  o.models = daemon::models::services_from_environment(std::move(ex));
   o.server_name = "exai-gateway";
   return o;
 }
 }  // namespace
 
-embedded_backend::embedded_backend(std::vector<std::string> profiles)
-    : host_(host_options(std::move(profiles))) {}
+embedded_backend::embedded_backend(boost::asio::any_io_executor ex, std::vector<std::string> profiles)
+    : host_(host_options(std::move(ex), std::move(profiles))) {}
 
 boost::asio::awaitable<codecs::result<boost::json::array>> embedded_backend::async_list_tools() {
   co_return host_.list();

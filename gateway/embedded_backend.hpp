@@ -5,6 +5,8 @@
 #include "daemon/tool_host.hpp"
 #include "routes/tool_backend.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <string>
 #include <vector>
 
@@ -12,8 +14,9 @@ namespace exai::gateway {
 
 class embedded_backend final : public routes::tool_backend {
  public:
-  // profiles: "core" (always on), "diagnostics" (echo, delay, fail, blob).
-  explicit embedded_backend(std::vector<std::string> profiles);
+  // Profiles as in daemon/profiles.hpp. The model tools' providers (keys, URLs from the
+  // environment) run their I/O on `ex`.
+  embedded_backend(boost::asio::any_io_executor ex, std::vector<std::string> profiles);
 
   boost::asio::awaitable<codecs::result<boost::json::array>> async_list_tools() override;
   boost::asio::awaitable<codecs::result<codecs::tool_result>> async_call_tool(

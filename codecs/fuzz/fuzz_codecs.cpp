@@ -1,12 +1,14 @@
-// libFuzzer target for the sans-I/O codecs (issue 2): any bytes through the line framer, bounded
-// parsing, classify and every decoder, then re-encoding. Besides crashes and sanitizer reports
-// it traps on broken invariants: the framer must agree with a whole-input reference, and
-// decode(encode(m)) must reproduce encode(m) exactly.
+// libFuzzer target for the sans-I/O codecs (issues 2, 13): any bytes through the line framer,
+// bounded parsing, classify and every decoder, then re-encoding, and through the SSE decoder.
+// Besides crashes and sanitizer reports it traps on broken invariants: the framers must agree
+// with a whole-input reference, decode(encode(m)) must reproduce encode(m) exactly, and an SSE
+// event must survive encode -> decode.
 #include "codecs/classify.hpp"
 #include "codecs/jsonrpc.hpp"
 #include "codecs/line_framer.hpp"
 #include "codecs/op.hpp"
 #include "codecs/parse.hpp"
+#include "codecs/sse.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -207,6 +209,46 @@ std::vector<std::string> reference_lines(std::string_view in) {
   return out;
 }
 
+
+// The SSE decoder over the whole input at once, as the reference for chunked feeding.
+std::vector<sse_event> sse_whole(std::string_view in, std::size_t* errors) {
+  sse_decoder d(max_line);
+  d.feed(in);
+  std::vector<sse_event> out;
+  while (auto item = d.next()) {
+    if (*item) out.push_back(**item); else ++*errors;
+  }
+  return out;
+}
+
+void check_sse(std::string_view input, const std::uint8_t* data, std::size_t size) {
+  std::size_t whole_errors = 0;
+  auto want = sse_whole(input, &whole_errors);
+  sse_decoder d(max_line);
+  std::vector<sse_event> got;
+  std::size_t errors = 0;
+  std::size_t pos = 0;
+  std::size_t step = size ? 1 + data[size - 1] % 5 : 1;
+  while (pos < size) {
+    std::size_t n = std::min(step, size - pos);
+    d.feed(input.substr(pos, n));
+    pos += n;
+    step = 1 + data[pos - 1] % 17;
+    while (auto item = d.next()) {
+      if (*item) got.push_back(**item); else ++errors;
+    }
+    require(d.buffered() <= 3 * (max_line + 1), "sse decoder buffers past the limit");
+  }
+  require(got == want && errors == whole_errors, "sse chunked decoding disagrees with whole");
+  for (const auto& e : got) {
+    require(e.data.size() <= max_line, "sse event over the limit");
+    sse_decoder again;
+    again.feed(sse_encode(e));
+    auto back = again.next();
+    require(back && *back && **back == e, "sse decode(encode(e)) != e");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -238,5 +280,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(framer.buffered() <= max_line + 1, "framer buffers past the limit");
   }
   require(got == reference_lines(input), "framer disagrees with the reference");
+  check_sse(input, data, size);
   return 0;
 }

@@ -3,7 +3,7 @@
 // No Beast here: the socket is behind ws_transport.
 #pragma once
 
-#include "gateway/pool/backoff.hpp"
+#include "net/backoff.hpp"
 #include "gateway/pool/correlation.hpp"
 #include "gateway/pool/daemon_pool.hpp"
 #include "gateway/pool/ids.hpp"
@@ -24,6 +24,8 @@
 #include <vector>
 
 namespace exai::pool::detail {
+
+using net::backoff_policy;  // reconnect delays (net/backoff.hpp, shared with the model providers)
 
 using clock = std::chrono::steady_clock;
 

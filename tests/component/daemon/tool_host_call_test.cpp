@@ -214,10 +214,8 @@ BOOST_AUTO_TEST_CASE(throwing_handler_is_a_tool_error_even_with_a_deadline) {
   BOOST_TEST(o.took < milliseconds(5000));  // did not wait for the 30 s deadline
 }
 
-BOOST_AUTO_TEST_CASE(status_reports_counts_and_providers) {
-  auto opts = diag();
-  opts.providers["glm"] = {"glm-4.5", "glm-4.5-flash"};
-  tool_host host(opts);
+BOOST_AUTO_TEST_CASE(status_reports_counts) {
+  tool_host host(diag());
   host.session_opened();
   run_call(host, "echo", R"({"text":"a"})");
   run_call(host, "fail", R"({"message":"b"})");
@@ -231,39 +229,29 @@ BOOST_AUTO_TEST_CASE(status_reports_counts_and_providers) {
   BOOST_TEST(st.at("in_flight").to_number<int>() == 1);  // the status call itself
   BOOST_TEST(st.at("sessions").to_number<int>() == 1);
   BOOST_TEST(st.at("tools").as_array().size() == 7u);
-  BOOST_TEST(st.at("providers").as_array().at(0).as_object().at("name") == "glm");
-  BOOST_TEST(st.at("uptime_s").as_double() >= 0.0);
+  BOOST_TEST(st.at("providers").as_array().empty());  // no registry: tests/component/models covers one
+  BOOST_TEST(st.at("uptime_s").is_uint64());
   // The text block carries the same document for text-only clients.
   BOOST_TEST(json::parse(text_of(o.r->value())) == json::value(st));
 }
 
-BOOST_AUTO_TEST_CASE(listmodels_empty_has_a_hint) {
+BOOST_AUTO_TEST_CASE(listmodels_empty_names_the_variables_to_set) {
   tool_host host({});
   auto o = run_call(host, "listmodels", "{}");
   BOOST_REQUIRE(o.r && o.r->has_value());
   const auto& st = *o.r->value().structured;
   BOOST_TEST(st.at("models").as_array().empty());
-  BOOST_TEST(std::string(st.at("hint").as_string()).find("providers") != std::string::npos);
-}
-
-BOOST_AUTO_TEST_CASE(listmodels_lists_configured_models) {
-  tool_host::options opts;
-  opts.providers["kimi"] = {"kimi-k2"};
-  opts.providers["glm"] = {"glm-4.5"};
-  tool_host host(opts);
-  auto o = run_call(host, "listmodels", "{}");
-  BOOST_REQUIRE(o.r && o.r->has_value());
-  const auto& st = *o.r->value().structured;
-  BOOST_TEST(st.at("models").as_array().size() == 2u);
-  BOOST_TEST(!st.contains("hint"));
-  BOOST_TEST(st.at("providers").as_array().size() == 2u);
+  // An environment variable both the daemon and the gateway read (issue 20: not a config key).
+  BOOST_TEST(std::string(st.at("hint").as_string()).find("GLM_API_KEY") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(version_names_the_daemon) {
   tool_host host({});
   auto o = run_call(host, "version", "{}");
   BOOST_REQUIRE(o.r && o.r->has_value());
-  BOOST_TEST(text_of(o.r->value()) == "exai-daemon " + std::string(daemon_version()));
+  auto doc = json::parse(text_of(o.r->value())).as_object();
+  BOOST_TEST(doc.at("status") == "success");
+  BOOST_TEST(std::string(doc.at("content").as_string()).find("exai-daemon " + std::string(daemon_version())) == 2u);
   BOOST_TEST(o.r->value().structured->at("version").as_string() == json::string_view(daemon_version()));
 }
 

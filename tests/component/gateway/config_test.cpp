@@ -6,7 +6,10 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cstdio>
+#include <fstream>
 #include <map>
+#include <unistd.h>
 
 using namespace exai::gateway;
 namespace json = boost::json;
@@ -46,7 +49,21 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(c.embedded());
   BOOST_TEST(c.call_timeout.count() == 300000);
   BOOST_TEST(c.shutdown_grace.count() == 10000);
-  BOOST_TEST(c.profiles == std::vector<std::string>{"core"});
+  BOOST_TEST(c.profiles == (std::vector<std::string>{"core", "models"}));
+  // A model tool's deadline: its own 600 s budget plus a margin, not the 300 s default.
+  BOOST_TEST(c.tool_timeouts.at("chat").count() == 605000);
+}
+
+BOOST_AUTO_TEST_CASE(model_tool_deadlines_follow_the_configuration) {
+  // Longer default: the model tool is not cut shorter than it.
+  BOOST_TEST(load({"--call-timeout-ms", "900000"}).tool_timeouts.at("chat").count() == 900000);
+  // A per-tool entry in the file wins.
+  const std::string file = "/tmp/exai-config-test-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(file) << R"({"tools":{"timeouts_ms":{"chat":1000}}})";
+  BOOST_TEST(load({"--config", file}).tool_timeouts.at("chat").count() == 1000);
+  std::remove(file.c_str());
+  // Unknown profile names list the known ones (daemon/profiles.hpp).
+  BOOST_TEST(error_of({"--tools", "core,magic"}).find("core, models, diagnostics") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(stdio_holds_no_port_unless_asked) {

@@ -1,9 +1,9 @@
 // Reconnect backoff: capped exponential with equal jitter (issue 5).
-#include "gateway/pool/backoff.hpp"
+#include "net/backoff.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-using exai::pool::backoff_policy;
+using exai::net::backoff_policy;
 using ms = std::chrono::milliseconds;
 
 BOOST_AUTO_TEST_SUITE(backoff)

@@ -1,12 +1,13 @@
-// Reconnect delays (issue 5, house-style 12): capped exponential backoff with jitter, as a pure
-// function of the failure count and a random draw, so it is unit-tested without clocks.
+// Retry and reconnect delays (issues 5, 13; house-style 12): capped exponential backoff with
+// jitter, as a pure function of the failure count and a random draw, so it is unit-tested without
+// clocks. Shared by the daemon pool's reconnects and the model providers' retries.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 
-namespace exai::pool {
+namespace exai::net {
 
 class backoff_policy {
  public:
@@ -37,4 +38,4 @@ class backoff_policy {
   std::chrono::milliseconds max_;
 };
 
-}  // namespace exai::pool
+}  // namespace exai::net
