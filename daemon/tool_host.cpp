@@ -4,6 +4,7 @@
 
 #include "daemon/builtin_tools.hpp"
 #include "daemon/models/model_tools.hpp"
+#include "daemon/workflow/engine.hpp"
 #include "daemon/models/services.hpp"
 #include "daemon/profiles.hpp"
 #include "daemon/schema_validator.hpp"
@@ -121,6 +122,8 @@ tool_host::tool_host(options opts) : impl_(std::make_unique<impl>()) {
   const auto& pr = impl_->opts.profiles;
   if (profiles::contains(pr, profiles::models))
     for (auto& spec : models::model_tools(impl_->opts.models)) add(std::move(spec));
+  if (profiles::contains(pr, profiles::models))
+    for (auto& spec : workflow::workflow_tools(impl_->opts.models)) add(std::move(spec));
   if (profiles::contains(pr, profiles::diagnostics))
     for (auto& spec : builtin::diagnostics_tools()) add(std::move(spec));
 }
