@@ -318,7 +318,8 @@ codecs::result<void> engine::record(json::object& state) {
   // The tool's own parameters: step 1 sets them, later steps may refine them.
   auto& params = wf["params"];
   if (!params.is_object()) params = json::object();
-  for (const auto& [k, v] : json::parse(def_.extra_properties).as_object()) {
+  const auto own = json::parse(def_.extra_properties);  // kept alive for the loop
+  for (const auto& [k, v] : own.as_object()) {
     (void)v;
     if (args_.contains(k)) params.as_object()[k] = args_.at(k);
   }
@@ -623,12 +624,19 @@ asio::awaitable<tool_result> engine::run() {
   co_return co_await expert();
 }
 
+asio::awaitable<tool_result> run_tool(const definition& def, std::shared_ptr<models::services> s, settings cfg,
+                                      json::object a, tool_context c) {
+  engine e(def, std::move(s), cfg, std::move(a), std::move(c));
+  co_return co_await e.run();
+}
+
 json::object schema_of(const definition& def) {
   auto common = json::parse(common_properties).as_object();
   json::object props;
   for (auto& [k, v] : common)
     if (std::find(def.omit.begin(), def.omit.end(), k) == def.omit.end()) props[k] = v;
-  for (auto& [k, v] : json::parse(def.extra_properties).as_object()) props[k] = v;
+  const auto own = json::parse(def.extra_properties);  // kept alive for the loop
+  for (const auto& [k, v] : own.as_object()) props[k] = v;
   json::array required = {"step", "step_number", "total_steps", "next_step_required"};
   if (def.findings_required) required.emplace_back("findings");
   for (auto f : def.always_required) required.emplace_back(f);
@@ -701,9 +709,9 @@ tool_spec make_tool(const definition& def, std::shared_ptr<models::services> s, 
   ann["openWorldHint"] = def.kind != final_kind::local;
   t.annotations = std::move(ann);
   if (def.kind != final_kind::local) t.call_timeout = models::model_call_budget;
-  t.handler = [&def, s = std::move(s), cfg](json::object a, tool_context c) -> asio::awaitable<tool_result> {
-    engine e(def, s, cfg, std::move(a), std::move(c));
-    co_return co_await e.run();
+  // Not a coroutine lambda: its captures would die with the lambda while the call runs.
+  t.handler = [&def, s = std::move(s), cfg](json::object a, tool_context c) {
+    return run_tool(def, s, cfg, std::move(a), std::move(c));
   };
   return t;
 }
