@@ -120,10 +120,12 @@ tool_host::tool_host(options opts) : impl_(std::make_unique<impl>()) {
   for (auto& spec : builtin::core_tools(*this, impl_->opts.models, impl_->opts.server_name))
     add(std::move(spec));
   const auto& pr = impl_->opts.profiles;
-  if (profiles::contains(pr, profiles::models))
-    for (auto& spec : models::model_tools(impl_->opts.models)) add(std::move(spec));
-  if (profiles::contains(pr, profiles::models))
-    for (auto& spec : workflow::workflow_tools(impl_->opts.models)) add(std::move(spec));
+  if (profiles::contains(pr, profiles::models)) {
+    auto specs = models::model_tools(impl_->opts.models);
+    for (auto& w : workflow::workflow_tools(impl_->opts.models)) specs.push_back(std::move(w));
+    for (auto& spec : specs)
+      if (impl_->opts.filter.allows(spec.name)) add(std::move(spec));
+  }
   if (profiles::contains(pr, profiles::diagnostics))
     for (auto& spec : builtin::diagnostics_tools()) add(std::move(spec));
 }

@@ -4,6 +4,7 @@
 
 #include "codecs/error.hpp"
 #include "codecs/model.hpp"
+#include "daemon/profiles.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/array.hpp>
@@ -74,6 +75,9 @@ class tool_host {
     // is configured and every file is refused.
     std::shared_ptr<models::services> models;
     std::string server_name = "exai-daemon";
+    // TOOL_PROFILE / ENABLED_TOOLS / DISABLED_TOOLS (profiles.hpp); default: every tool of the
+    // profiles above.
+    profiles::tool_filter filter;
   };
 
   explicit tool_host(options opts);

@@ -465,3 +465,35 @@ BOOST_AUTO_TEST_CASE(tools_list_holds_the_whole_suite_and_stays_small) {
   BOOST_TEST_MESSAGE("tools/list: " << list.size() << " tools, " << bytes << " bytes");
   BOOST_TEST(bytes < 109'000u / 2);
 }
+
+// TOOL_PROFILE / ENABLED_TOOLS / DISABLED_TOOLS (daemon/profiles.hpp), as the daemon reads them.
+BOOST_AUTO_TEST_CASE(tool_profile_enabled_and_disabled_tools_filter_the_list) {
+  auto names_with = [](profiles::tool_filter filter) {
+    tool_host::options o;
+    o.profiles = {"core", "models"};
+    o.filter = std::move(filter);
+    tool_host h(o);
+    std::set<std::string> out;
+    for (const auto& t : h.list()) out.insert(str(t.at("name")));
+    return out;
+  };
+  profiles::tool_filter lean;
+  lean.tier = "lean";
+  auto l = names_with(lean);
+  BOOST_TEST(l.count("codereview") == 1u);
+  BOOST_TEST(l.count("consensus") == 0u);
+  BOOST_TEST(l.count("challenge") == 0u);
+  BOOST_TEST(l.count("listmodels") == 1u);  // core tools are always on
+  profiles::tool_filter standard;
+  standard.tier = "standard";
+  standard.disabled = profiles::tool_filter::split("tracer, docgen");
+  auto s = names_with(standard);
+  BOOST_TEST(s.count("consensus") == 1u);
+  BOOST_TEST(s.count("tracer") == 0u);
+  BOOST_TEST(s.count("docgen") == 0u);
+  profiles::tool_filter only;
+  only.enabled = profiles::tool_filter::split("chat,planner");
+  auto o = names_with(only);
+  BOOST_TEST(o.size() == 5u);  // chat, planner + status, version, listmodels
+  BOOST_TEST(names_with({}).size() == 17u);
+}
