@@ -23,12 +23,6 @@ namespace {
 
 json::object schema(std::string_view text) { return json::parse(text).as_object(); }
 
-json::object read_only() {
-  json::object a;
-  a["readOnlyHint"] = true;
-  a["openWorldHint"] = false;
-  return a;
-}
 
 asio::awaitable<tool_result> ready(tool_result r) { co_return r; }
 
@@ -279,7 +273,7 @@ std::vector<tool_spec> core_tools(const tool_host& host, services_ptr models,
       "models_available":{"type":"array","items":{"type":"string"}},
       "conversations":{"type":"object"},"next_steps":{"type":"array","items":{"type":"string"}}},
       "required":["server","version","uptime_s","tools","sessions","in_flight","completed","failed","cancelled","providers"]})");
-  status.annotations = read_only();
+  status.annotations = read_only_annotations(false);
   status.handler = [h, models, server_name](json::object, tool_context) {
     return ready(status_now(*h, *models, server_name));
   };
@@ -295,7 +289,7 @@ std::vector<tool_spec> core_tools(const tool_host& host, services_ptr models,
       "name":{"type":"string"},"version":{"type":"string"},"protocol":{"type":"string"},
       "extensions":{"type":"array","items":{"type":"string"}},
       "providers_configured":{"type":"array","items":{"type":"string"}}},"required":["name","version"]})");
-  version.annotations = read_only();
+  version.annotations = read_only_annotations(false);
   version.handler = [server_name, models](json::object, tool_context) {
     return ready(version_now(server_name, *models));
   };
@@ -314,7 +308,7 @@ std::vector<tool_spec> core_tools(const tool_host& host, services_ptr models,
       "models":{"type":"array","items":{"type":"string"}},"default_model":{"type":"string"},
       "hint":{"type":"string"}},
       "required":["providers","models"]})");
-  listmodels.annotations = read_only();
+  listmodels.annotations = read_only_annotations(false);
   listmodels.handler = [models](json::object, tool_context) { return ready(listmodels_now(*models)); };
   out.push_back(std::move(listmodels));
   return out;
@@ -329,7 +323,7 @@ std::vector<tool_spec> diagnostics_tools() {
   e.description = "Returns the given text unchanged (diagnostics).";
   e.input_schema = schema(R"({"type":"object","properties":{"text":{"type":"string"}},
       "required":["text"],"additionalProperties":false})");
-  e.annotations = read_only();
+  e.annotations = read_only_annotations(false);
   e.handler = echo;
   out.push_back(std::move(e));
 
@@ -343,7 +337,7 @@ std::vector<tool_spec> diagnostics_tools() {
       "ms":{"type":"integer","minimum":0,"maximum":3600000},
       "progress_every_ms":{"type":"integer","minimum":1,"maximum":3600000}},
       "required":["ms"],"additionalProperties":false})");
-  d.annotations = read_only();
+  d.annotations = read_only_annotations(false);
   d.handler = delay;
   out.push_back(std::move(d));
 
@@ -353,7 +347,7 @@ std::vector<tool_spec> diagnostics_tools() {
   f.description = "Returns a tool-level error (is_error) carrying `message` (diagnostics).";
   f.input_schema = schema(R"({"type":"object","properties":{"message":{"type":"string"}},
       "required":["message"],"additionalProperties":false})");
-  f.annotations = read_only();
+  f.annotations = read_only_annotations(false);
   f.handler = fail;
   out.push_back(std::move(f));
 
@@ -365,10 +359,17 @@ std::vector<tool_spec> diagnostics_tools() {
   b.input_schema = schema(R"({"type":"object","properties":{
       "bytes":{"type":"integer","minimum":0,"maximum":67108864}},
       "required":["bytes"],"additionalProperties":false})");
-  b.annotations = read_only();
+  b.annotations = read_only_annotations(false);
   b.handler = blob;
   out.push_back(std::move(b));
   return out;
+}
+
+json::object read_only_annotations(bool open_world) {
+  json::object a;
+  a["readOnlyHint"] = true;
+  a["openWorldHint"] = open_world;
+  return a;
 }
 
 }  // namespace exai::daemon::builtin

@@ -22,4 +22,8 @@ std::vector<tool_spec> core_tools(const tool_host& host, std::shared_ptr<models:
                                   const std::string& server_name);
 std::vector<tool_spec> diagnostics_tools();
 
+// MCP tool annotations of a tool that changes nothing; `open_world`: it talks to the outside
+// (a model provider).
+boost::json::object read_only_annotations(bool open_world);
+
 }  // namespace exai::daemon::builtin

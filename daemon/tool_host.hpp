@@ -68,8 +68,8 @@ std::string_view daemon_version() noexcept;
 class tool_host {
  public:
   struct options {
-    // Names in daemon/profiles.hpp; "core" is always on.
-    std::vector<std::string> profiles = {"core"};
+    // Names in daemon/profiles.hpp; core is always on, whatever the list says.
+    std::vector<std::string> profiles = {std::string(daemon::profiles::core)};
     // The model registry, conversation store and file policy (daemon/models/services.hpp), used
     // by the core tools (listmodels, status, version) and the `models` profile. Null: no provider
     // is configured and every file is refused.

@@ -3,6 +3,7 @@
 // answer (deltas become progress) and records the exchange; challenge calls no model.
 #include "daemon/models/model_tools.hpp"
 
+#include "daemon/builtin_tools.hpp"
 #include "daemon/models/prompts.hpp"
 #include "daemon/models/services.hpp"
 
@@ -386,10 +387,7 @@ std::vector<tool_spec> model_tools(std::shared_ptr<services> s) {
       "and images by absolute path; continue a conversation with the continuation_id of an earlier "
       "answer. Returns JSON with status, content and metadata.";
   chat.input_schema = chat_schema(*s);
-  json::object ann;
-  ann["readOnlyHint"] = true;
-  ann["openWorldHint"] = true;
-  chat.annotations = ann;
+  chat.annotations = builtin::read_only_annotations(true);
   chat.call_timeout = model_call_budget;
   chat.handler = [s](json::object a, tool_context c) { return chat_call(s, std::move(a), std::move(c)); };
   out.push_back(std::move(chat));
@@ -403,10 +401,7 @@ std::vector<tool_spec> model_tools(std::shared_ptr<services> s) {
   ch.input_schema = json::parse(R"({"type":"object","properties":{
     "prompt":{"type":"string","description":"The statement to examine critically."}},
     "required":["prompt"],"additionalProperties":false})").as_object();
-  json::object ro;
-  ro["readOnlyHint"] = true;
-  ro["openWorldHint"] = false;
-  ch.annotations = ro;
+  ch.annotations = builtin::read_only_annotations(false);
   ch.handler = challenge_call;
   out.push_back(std::move(ch));
   return out;
