@@ -190,8 +190,10 @@ asio::awaitable<codecs::result<codecs::tool_result>> tool_host::async_call(std::
 
   // valijson adapts json::value only: move in and out rather than copy a large argument.
   json::value args(std::move(arguments));
-  if (auto problem = e->validator.validate(args))
+  if (auto problem = e->validator.validate(args)) {
+    if (e->spec.invalid_arguments) co_return e->spec.invalid_arguments(*problem);
     co_return codecs::error(errc::invalid_params, std::move(*problem));
+  }
 
   auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none) {

@@ -709,6 +709,8 @@ tool_spec make_tool(const definition& def, std::shared_ptr<models::services> s, 
   ann["openWorldHint"] = def.kind != final_kind::local;
   t.annotations = std::move(ann);
   if (def.kind != final_kind::local) t.call_timeout = models::model_call_budget;
+  // A bad enum or a missing field is the tool's own error, like every other validation failure.
+  t.invalid_arguments = [&def](const std::string& problem) { return failure(def, problem, 0); };
   // Not a coroutine lambda: its captures would die with the lambda while the call runs.
   t.handler = [&def, s = std::move(s), cfg](json::object a, tool_context c) {
     return run_tool(def, s, cfg, std::move(a), std::move(c));

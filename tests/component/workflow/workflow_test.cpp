@@ -22,6 +22,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <tuple>
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -264,11 +265,16 @@ BOOST_AUTO_TEST_CASE(step1_validation_errors_name_the_field_and_leave_the_thread
       BOOST_TEST(has(str(d.doc.at("error")), c.field + ":"), str(d.doc.at("error")));
     }
   }
-  // A bad enum is refused by the schema, naming the field.
-  auto r = f.call("codereview", args(R"({"step":"s","step_number":1,"total_steps":1,"next_step_required":true,"findings":"f","relevant_files":["/x"],"review_type":"deep"})"));
-  BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST((r.error().code == errc::invalid_params));
-  BOOST_TEST(has(r.error().message, "review_type"), r.error().message);
+  // A bad enum or a missing common field fails the schema: the same tool error, naming the field.
+  for (const auto& [tool, bad_args, field] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"codereview", R"({"step":"s","step_number":1,"total_steps":1,"next_step_required":true,"findings":"f","relevant_files":["/x"],"review_type":"deep"})", "review_type"},
+           {"debug", R"({"step":"s","step_number":1,"total_steps":1,"findings":"f"})", "next_step_required"},
+           {"consensus", R"({"step":"s","step_number":1,"total_steps":1,"next_step_required":true,"findings":"f","models":[{"model":"m","stance":"maybe"}]})", "stance"}}) {
+    auto d = f.run(tool, args(bad_args));
+    BOOST_TEST(d.is_error);
+    BOOST_TEST(str(d.doc.at("status")) == tool + "_failed");
+    BOOST_TEST(has(str(d.doc.at("error")), field), str(d.doc.at("error")));
+  }
   // The thread stays usable: a failed step 2 does not break the workflow it names.
   auto s1 = f.run("debug", args(R"({"step":"s","step_number":1,"total_steps":2,"next_step_required":true,"findings":"f"})"));
   const auto id = str(s1.doc.at("continuation_id"));
