@@ -333,8 +333,12 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
     std::string key;
     std::unique_ptr<connection>& conn;
     bool& reusable;
-    ~lease() { owner->release(key, std::move(conn), reusable); }
-  } leased{self, key, conn, reusable};
+    exchange_state& st;
+    ~lease() {
+      st.conn = nullptr;  // a late cancel must not touch a connection handed back or freed
+      owner->release(key, std::move(conn), reusable);
+    }
+  } leased{self, key, conn, reusable, *st};
 
   for (int attempt = 0;; ++attempt) {
     if (!conn) {
@@ -365,8 +369,11 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
       if (cec) co_return cec;
       ++self->stats.connections_opened;
       if (conn->tls) {
-        // SNI, and the certificate must name the host (DNS name or IP address).
-        if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), url->host.c_str())) {
+        // SNI (a name only: RFC 6066 §3 forbids literal addresses), and the certificate must
+        // name the host (DNS name or IP address).
+        error_code not_ip;
+        asio::ip::make_address(url->host, not_ip);
+        if (not_ip && !SSL_set_tlsext_host_name(conn->tls->native_handle(), url->host.c_str())) {
           co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
         }
         conn->tls->set_verify_callback(ssl::host_name_verification(url->host));

@@ -125,11 +125,23 @@ class http_provider final : public provider {
           co_return make_error(provider_errc::circuit_open,
                                opts_.display_name + " is failing; calls are paused for a while");
         }
-        if (!co_await acquire_slot()) {
-          auto cancelled = make_error(provider_errc::cancelled, "cancelled");
-          breaker_.on_result(&cancelled, clock_type::now());  // a trial that never ran: no verdict
-          co_return cancelled;
-        }
+        // Every call allow() let through reports one verdict, even when a cancel unwinds it as
+        // an exception (else a half-open breaker would wait for its trial forever).
+        struct verdict {
+          circuit_breaker& b;
+          bool given = false;
+          void give(const provider_error* failure) {
+            given = true;
+            b.on_result(failure, clock_type::now());
+          }
+          ~verdict() {
+            if (!given) {
+              auto none = make_error(provider_errc::cancelled, "cancelled");
+              b.on_result(&none, clock_type::now());
+            }
+          }
+        } outcome{breaker_};
+        if (!co_await acquire_slot()) co_return make_error(provider_errc::cancelled, "cancelled");
         ++c.attempts;
         round_c = completion{};
         attempt_result r;
@@ -140,7 +152,7 @@ class http_provider final : public provider {
           } release{this};
           r = co_await exchange(payload, req, *model, deadline, sink, round_c);
         }
-        breaker_.on_result(r.ok ? nullptr : &r.error, clock_type::now());
+        outcome.give(r.ok ? nullptr : &r.error);
         if (r.ok) break;
         if (r.error.code == provider_errc::cancelled || cancelled_now(cs)) {
           co_return make_error(provider_errc::cancelled, "cancelled");
@@ -320,14 +332,23 @@ class http_provider final : public provider {
       co_return true;
     }
     asio::steady_timer wait(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+    // Leaves the queue however the wait ends (an exception included); says whether it was still
+    // queued, i.e. cancelled before release_slot() handed a slot over.
+    struct queued {
+      std::deque<asio::steady_timer*>& q;
+      asio::steady_timer* w;
+      bool leave() {
+        auto it = std::find(q.begin(), q.end(), w);
+        if (it == q.end()) return false;
+        q.erase(it);
+        return true;
+      }
+      ~queued() { leave(); }
+    } place{waiters_, &wait};
     waiters_.push_back(&wait);
     auto [ec] = co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
     (void)ec;
-    auto it = std::find(waiters_.begin(), waiters_.end(), &wait);
-    if (it != waiters_.end()) {
-      waiters_.erase(it);  // cancelled while still queued: no slot was handed over
-      co_return false;
-    }
+    if (place.leave()) co_return false;
     co_return true;  // release_slot() handed its slot to us (in_flight_ unchanged)
   }
 

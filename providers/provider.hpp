@@ -164,7 +164,7 @@ struct provider_error {
 // Everything the model said, aggregated from the events.
 struct completion {
   std::string provider;   // "glm", "kimi", "minimax"
-  std::string model;      // the model that answered (as the provider reported it, else requested)
+  std::string model;      // the catalogue model that was called (canonical name)
   std::string text;
   std::string reasoning;
   std::vector<tool_call> tool_calls;  // calls left for the caller (builtins handled are not here)

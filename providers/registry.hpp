@@ -73,7 +73,8 @@ class registry {
   //  - GLM_TIMEOUT_SECS (30), KIMI_TIMEOUT_SECS (40), MINIMAX_TIMEOUT_SECS (30): base timeouts.
   //  - EXAI_PROVIDER_MAX_CONCURRENCY (per provider, default 32), EXAI_PROVIDER_MAX_RETRIES (3).
   // Providers run their I/O on ex (one https client shared by all of them). Not thread-safe:
-  // call resolve / async_complete from the thread that runs ex (the daemon's io_context).
+  // call resolve / async_complete from the thread that runs ex (the daemon's io_context), and
+  // keep the registry alive until every call has returned.
   // EXAI_PROVIDER_MAX_CONCURRENCY bounds calls in flight per provider: a load test of many
   // concurrent streams must raise it (the bench's 1,000 calls need 1000).
   static std::unique_ptr<registry> from_environment(boost::asio::any_io_executor ex,

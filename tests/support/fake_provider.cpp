@@ -39,7 +39,11 @@ const test_pki& make_test_pki() {
         "/server.pem -subj /CN=localhost -CA " + dir + "/ca.pem -CAkey " + dir +
         "/ca.key -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
         " -addext basicConstraints=critical,CA:FALSE");
-    pki = {dir + "/ca.pem", dir + "/server.pem", dir + "/server.key", dir + "/other.pem"};
+    run("openssl req -x509" + ec + " -keyout " + dir + "/wrong.key -out " + dir +
+        "/wrong.pem -subj /CN=other.invalid -CA " + dir + "/ca.pem -CAkey " + dir +
+        "/ca.key -addext subjectAltName=DNS:other.invalid -addext basicConstraints=critical,CA:FALSE");
+    pki = {dir + "/ca.pem",    dir + "/server.pem", dir + "/server.key",
+           dir + "/other.pem", dir + "/wrong.pem",  dir + "/wrong.key"};
   });
   return pki;
 }
@@ -49,7 +53,8 @@ fake_provider fake_provider::start(fake_provider_options opts) {
   std::string ca;
   if (opts.tls) {
     const auto& pki = make_test_pki();
-    argv.insert(argv.end(), {"--tls-cert", pki.cert_file, "--tls-key", pki.key_file});
+    argv.insert(argv.end(), {"--tls-cert", opts.wrong_name ? pki.wrong_name_cert_file : pki.cert_file,
+                             "--tls-key", opts.wrong_name ? pki.wrong_name_key_file : pki.key_file});
     ca = pki.ca_file;
   }
   if (!opts.scenario.empty()) {

@@ -20,6 +20,9 @@ struct test_pki {
   std::string cert_file;
   std::string key_file;
   std::string other_ca_file;
+  // Signed by ca_file, but for the name other.invalid only: refused when the URL names 127.0.0.1.
+  std::string wrong_name_cert_file;
+  std::string wrong_name_key_file;
 };
 const test_pki& make_test_pki();
 
@@ -27,6 +30,7 @@ struct fake_provider_options {
   bool tls = true;
   std::string scenario;          // JSON text of a scenario file; empty: the default behaviour
   std::vector<std::string> args;  // more flags: --chunks N, --chunk-interval-ms MS, --require-key K
+  bool wrong_name = false;       // serve the certificate for other.invalid (see test_pki)
 };
 
 class fake_provider {

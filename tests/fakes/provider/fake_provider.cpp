@@ -24,6 +24,8 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json.hpp>
 
+#include <openssl/ssl.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -628,6 +630,8 @@ asio::awaitable<void> serve_tls(tcp::socket s, ssl::context& ctx) {
     log("TLS handshake failed: " + ec.message());
     co_return;
   }
+  const char* sni = SSL_get_servername(sess->stream.native_handle(), TLSEXT_NAMETYPE_host_name);
+  record({{"event", "tls"}, {"conn", sess->conn_id}, {"sni", sni ? json::value(sni) : json::value(nullptr)}});
   co_await sess->run();
 }
 

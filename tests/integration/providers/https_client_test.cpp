@@ -103,9 +103,19 @@ BOOST_FIXTURE_TEST_CASE(an_untrusted_certificate_is_refused, io_fixture) {
               asio::error::get_ssl_category()));
 }
 
-BOOST_FIXTURE_TEST_CASE(the_certificate_must_name_the_host, io_fixture) {
-  // The certificate names 127.0.0.1 and localhost; the address 127.0.0.2 reaches the same
-  // listener only if it was bound to it, so instead check a name the certificate lacks.
+BOOST_FIXTURE_TEST_CASE(a_certificate_for_another_name_is_refused, io_fixture) {
+  fake_provider_options o;
+  o.wrong_name = true;  // signed by the trusted CA, but names other.invalid only
+  auto fake = fake_provider::start(o);
+  exai::net::https_client client(io.get_executor(), trusting(fake.ca_file()));
+  auto r = run(post(client, fake.url() + "/v1/chat/completions", stream_body));
+  BOOST_TEST_REQUIRE(!!r.ec);
+  BOOST_TEST((r.ec.category() == asio::error::get_ssl_category()), r.ec.message());
+  BOOST_TEST(fake.requests().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(host_names_and_sni, io_fixture) {
+  // The certificate names 127.0.0.1 and localhost.
   auto fake = fake_provider::start();
   exai::net::https_client client(io.get_executor(), trusting(fake.ca_file()));
   std::string url = fake.url();
@@ -114,6 +124,24 @@ BOOST_FIXTURE_TEST_CASE(the_certificate_must_name_the_host, io_fixture) {
   // localhost may resolve to ::1 first; the client tries every address, so this must work.
   BOOST_TEST(!ok.ec, ok.ec.message());
   BOOST_TEST(ok.status == 200u);
+  // SNI carries the name; with an IP address URL no SNI is sent (RFC 6066).
+  auto by_ip = run(post(client, fake.url() + "/v1/chat/completions", stream_body));
+  BOOST_TEST(!by_ip.ec);
+  auto tls = fake.records("tls");
+  BOOST_TEST_REQUIRE(tls.size() == 2u);
+  BOOST_TEST(tls[0].at("sni") == "localhost");
+  BOOST_TEST(tls[1].at("sni").is_null());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_handshake_that_never_completes_is_a_connect_timeout, io_fixture) {
+  // A listener that never accepts: TCP connects (the kernel's backlog), TLS never answers.
+  asio::ip::tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = silent.local_endpoint().port();
+  exai::net::https_client client(io.get_executor());
+  exai::net::http_timeouts t;
+  t.connect = 200ms;
+  auto o = run(post(client, "https://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions", stream_body, t));
+  BOOST_TEST((o.ec == http_errc::connect_timeout), o.ec.message());
 }
 
 BOOST_FIXTURE_TEST_CASE(plain_http_urls_work, io_fixture) {

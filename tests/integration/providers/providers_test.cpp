@@ -11,6 +11,8 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -342,4 +344,33 @@ BOOST_FIXTURE_TEST_CASE(kimi_web_search_round_trip_echoes_the_arguments, provide
   // The second round's answer echoes the tool message (the fake answers the last user or tool
   // message), so the final text is built from the arguments.
   BOOST_TEST(out.res->text.find("search_id") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(cancel_while_queued_for_a_slot_frees_nothing_twice, providers_fixture) {
+  auto fake = fake_provider::start({true, R"({"steps":[{"match":{"contains":"first"},"delay_ms":500}]})", {}});
+  make(fake, {{"EXAI_PROVIDER_MAX_CONCURRENCY", "1"}});
+  asio::cancellation_signal cancel_second;
+  using namespace boost::asio::experimental::awaitable_operators;
+  auto both = run([&]() -> asio::awaitable<std::pair<call_result, call_result>> {
+    auto ex = co_await asio::this_coro::executor;
+    // The second call queues for the only slot while the first waits 500 ms for its answer; a
+    // timer cancels it meanwhile (a trigger, not a timing assertion: cancelled early, it must
+    // end as cancelled just the same).
+    asio::steady_timer trigger(ex, 100ms);
+    trigger.async_wait([&](boost::system::error_code) { cancel_second.emit(asio::cancellation_type::terminal); });
+    auto [a, b] = co_await (complete(p("glm"), chat("glm-4.5", "first")) && [&]() -> asio::awaitable<call_result> {
+      co_return co_await asio::co_spawn(ex, complete(p("glm"), chat("glm-4.5", "second")),
+                                        asio::bind_cancellation_slot(cancel_second.slot(), asio::use_awaitable));
+    }());
+    co_return std::pair{std::move(a), std::move(b)};
+  }());
+  BOOST_TEST(both.first.res.has_value());
+  BOOST_TEST_REQUIRE(!both.second.res.has_value());
+  BOOST_TEST((both.second.res.error().code == provider_errc::cancelled));
+  // The slot accounting survived: two more calls, one after the other, both get through.
+  auto third = run(complete(p("glm"), chat("glm-4.5", "third")));
+  BOOST_TEST(third.res.has_value());
+  auto fourth = run(complete(p("glm"), chat("glm-4.5", "fourth")));
+  BOOST_TEST(fourth.res.has_value());
+  BOOST_TEST(fake.requests().size() == 3u);  // the cancelled call never reached the provider
 }
