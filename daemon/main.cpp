@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
     ho.profiles = cfg.tools;
     // Provider keys, URLs and EXAI_ALLOWED_ROOTS come from the environment only.
     ho.models = models::services_from_environment(ioc.get_executor());
+    ho.filter = profiles::tool_filter::from_environment();
     host = std::make_unique<tool_host>(ho);
   } catch (const std::exception& e) {
     std::cerr << "exai-daemon: " << e.what() << "\n";

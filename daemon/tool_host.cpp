@@ -4,6 +4,7 @@
 
 #include "daemon/builtin_tools.hpp"
 #include "daemon/models/model_tools.hpp"
+#include "daemon/workflow/engine.hpp"
 #include "daemon/models/services.hpp"
 #include "daemon/profiles.hpp"
 #include "daemon/schema_validator.hpp"
@@ -120,8 +121,12 @@ tool_host::tool_host(options opts) : impl_(std::make_unique<impl>()) {
   for (auto& spec : builtin::core_tools(*this, impl_->opts.models, impl_->opts.server_name))
     add(std::move(spec));
   const auto& pr = impl_->opts.profiles;
-  if (profiles::contains(pr, profiles::models))
-    for (auto& spec : models::model_tools(impl_->opts.models)) add(std::move(spec));
+  if (profiles::contains(pr, profiles::models)) {
+    auto specs = models::model_tools(impl_->opts.models);
+    for (auto& w : workflow::workflow_tools(impl_->opts.models)) specs.push_back(std::move(w));
+    for (auto& spec : specs)
+      if (impl_->opts.filter.allows(spec.name)) add(std::move(spec));
+  }
   if (profiles::contains(pr, profiles::diagnostics))
     for (auto& spec : builtin::diagnostics_tools()) add(std::move(spec));
 }
@@ -187,8 +192,10 @@ asio::awaitable<codecs::result<codecs::tool_result>> tool_host::async_call(std::
 
   // valijson adapts json::value only: move in and out rather than copy a large argument.
   json::value args(std::move(arguments));
-  if (auto problem = e->validator.validate(args))
+  if (auto problem = e->validator.validate(args)) {
+    if (e->spec.invalid_arguments) co_return e->spec.invalid_arguments(*problem);
     co_return codecs::error(errc::invalid_params, std::move(*problem));
+  }
 
   auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none) {

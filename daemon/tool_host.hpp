@@ -49,6 +49,9 @@ struct tool_spec {
   // The tool's own per-call budget, used instead of the server's default call timeout (model
   // tools stream for minutes: daemon/models/services.hpp). Empty: the server's default.
   std::optional<std::chrono::milliseconds> call_timeout;
+  // When set, arguments that fail the schema get this tool's own error result (a tool error the
+  // calling model can correct, naming the field) instead of errc::invalid_params.
+  std::function<codecs::tool_result(const std::string& problem)> invalid_arguments;
 };
 
 struct host_stats {
@@ -75,6 +78,9 @@ class tool_host {
     // is configured and every file is refused.
     std::shared_ptr<models::services> models;
     std::string server_name = "exai-daemon";
+    // TOOL_PROFILE / ENABLED_TOOLS / DISABLED_TOOLS (profiles.hpp); default: every tool of the
+    // profiles above.
+    profiles::tool_filter filter;
   };
 
   explicit tool_host(options opts);

@@ -3,6 +3,7 @@
 #include "gateway/config.hpp"
 
 #include "daemon/models/model_tools.hpp"
+#include "daemon/workflow/engine.hpp"
 #include "daemon/profiles.hpp"
 
 #if EXAI_HAVE_POOL
@@ -560,7 +561,9 @@ codecs::result<startup> load_config(const std::vector<std::string>& args, const 
   // Model tools stream for minutes: unless configured per tool, their deadline is their own
   // budget plus a margin (so a daemon's clear timeout answer arrives first), never shorter than
   // the default call timeout.
-  for (const auto& [tool, budget] : daemon::models::model_tool_budgets()) {
+  auto budgets = daemon::models::model_tool_budgets();
+  for (auto& b : daemon::workflow::workflow_tool_budgets()) budgets.push_back(std::move(b));
+  for (const auto& [tool, budget] : budgets) {
     if (!c.tool_timeouts.contains(tool))
       c.tool_timeouts[tool] = std::max(c.call_timeout, budget + milliseconds(5'000));
   }

@@ -13,6 +13,7 @@ daemon::tool_host::options host_options(boost::asio::any_io_executor ex, std::ve
   o.profiles = std::move(profiles);
   o.models = daemon::models::services_from_environment(std::move(ex));
   o.server_name = "exai-gateway";
+  o.filter = daemon::profiles::tool_filter::from_environment();
   return o;
 }
 }  // namespace

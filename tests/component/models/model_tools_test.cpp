@@ -6,6 +6,7 @@
 #include "daemon/models/prompts.hpp"
 #include "daemon/models/services.hpp"
 #include "daemon/tool_host.hpp"
+#include "tests/fakes/models/host_call.hpp"
 #include "tests/fakes/models/scripted_registry.hpp"
 #include "tests/support/files.hpp"
 
@@ -53,26 +54,7 @@ struct fixture {
   // One call on a fresh io_context; cancelled (terminal) after `cancel_after` when given.
   result<tool_result> call(std::string name, const json::object& args,
                            std::optional<milliseconds> cancel_after = std::nullopt) {
-    asio::io_context ioc;
-    asio::cancellation_signal sig;
-    std::optional<result<tool_result>> out;
-    tool_context ctx;
-    ctx.progress = [this](const exai::codecs::progress_update& u) { progress.push_back(u); };
-    asio::co_spawn(ioc, host->async_call(std::move(name), args, std::move(ctx)),
-                   asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, result<tool_result> r) {
-                     if (e) std::rethrow_exception(e);
-                     out = std::move(r);
-                   }));
-    asio::steady_timer t(ioc);
-    if (cancel_after) {
-      t.expires_after(*cancel_after);
-      t.async_wait([&](boost::system::error_code ec) {
-        if (!ec) sig.emit(asio::cancellation_type::terminal);
-      });
-    }
-    ioc.run_for(std::chrono::seconds(20));
-    BOOST_REQUIRE(out.has_value());
-    return std::move(*out);
+    return exai::test::call_host(*host, std::move(name), args, [this](const exai::codecs::progress_update& u) { progress.push_back(u); }, cancel_after);
   }
 
   // The §1.4 document of a successful tool_result.

@@ -4,7 +4,11 @@
 // configured one, so this binds its server through the package's createServer and writes the
 // port it got to --ready-file: {"http":"127.0.0.1:PORT","url":"http://127.0.0.1:PORT"}.
 // Rules (last match wins): the package's default echo of the last message, and a 500 with an
-// OpenAI-style error body when the last message contains "please-fail".
+// OpenAI-style error body when the last message contains "please-fail". The package's templates
+// paste the echoed text into JSON unescaped, so a multi-line message (the workflow tools' expert
+// requests) cannot be echoed: a last message containing "mock-json-reply" gets a fixed JSON
+// analysis instead, and one containing "mock-long-reply" a fixed 24,000-character text (it
+// streams for seconds, so a test can cancel in the middle).
 import { createRequire } from 'node:module';
 import { writeFileSync, renameSync } from 'node:fs';
 
@@ -30,6 +34,21 @@ config.rules.push({
     content: '{"error":{"message":"mock failure on request","type":"server_error","code":"mock_500"}}',
   },
 });
+
+const fixed = (marker, text) => ({
+  path: '/v1/chat/completions',
+  method: 'POST',
+  match: `contains(body.messages[-1].content, '${marker}')`,
+  response: {
+    status: 200,
+    content: JSON.stringify({ id: 'chatcmpl-fixed', object: 'chat.completion', model: 'mock',
+                              choices: [{ message: { role: 'assistant', content: text }, finish_reason: 'stop' }] }),
+  },
+});
+config.rules.push(fixed('mock-json-reply', JSON.stringify({
+  analysis: 'reviewed by mock-llm', key_findings: [], recommendations: ['add a guard'], confidence: 'high',
+  needs_more_info: false, additional_context: null })));
+config.rules.push(fixed('mock-long-reply', 'a long answer '.repeat(1700)));
 
 const app = createServer(config, '127.0.0.1', 0);
 const server = app.listen(0, '127.0.0.1', () => {

@@ -4,30 +4,12 @@
 // did not write, around our chat (issue 13).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { gateway_bin, gateway_env, watchdog, with_timeout, wait_until, text_of } from '../lib/harness.mjs';
+import { gateway_bin, gateway_env, watchdog, with_timeout, text_of } from '../lib/harness.mjs';
 import * as s from '../lib/mcp_scenarios.mjs';
+import { start_mock_llm } from '../lib/mock_llm.mjs';
 
 watchdog(50000);
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-async function start_mock_llm() {
-  const dir = mkdtempSync(join(tmpdir(), 'exai-mock-llm-'));
-  const ready = join(dir, 'ready.json');
-  const proc = spawn(process.execPath, [join(here, '../lib/mock_llm_server.mjs'), '--ready-file', ready],
-                     { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  proc.stderr.on('data', d => { err += d; });
-  const info = await wait_until(() => existsSync(ready) && JSON.parse(readFileSync(ready, 'utf8')), 15000,
-                                `mock-llm ready file (stderr: ${err})`);
-  return { url: info.url, stop: () => { proc.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); } };
-}
 
 describe('sdk over stdio: chat against @dwmkerr/mock-llm', { timeout: 45000 }, () => {
   let mock, ctx, err = '';
