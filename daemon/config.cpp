@@ -252,13 +252,6 @@ json::object to_json(const daemon_config& cfg) {
   t["shutdown_grace_ms"] = ms(cfg.timeouts.shutdown_grace);
   t["progress_interval_ms"] = ms(cfg.timeouts.progress_interval);
   o["timeouts"] = std::move(t);
-  json::object providers;
-  for (const auto& [name, models] : cfg.providers) {
-    json::array m;
-    for (const auto& x : models) m.emplace_back(x);
-    providers[name] = json::object{{"models", std::move(m)}};
-  }
-  o["providers"] = std::move(providers);
   o["tokens"] = json::object{{"EXAI_WS_TOKEN", cfg.token.empty() ? "" : "<redacted>"}};
   return o;
 }

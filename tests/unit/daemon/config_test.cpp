@@ -198,7 +198,7 @@ BOOST_AUTO_TEST_CASE(conf_daemon_json_is_valid_and_matches_defaults) {
 BOOST_AUTO_TEST_CASE(print_config_reads_back_as_daemon_json) {
   env_guard g(std::map<std::string, std::string>{{"EXAI_WS_TOKEN", "daemon-secret"}});
   const std::string path = write_temp(R"({"tools": ["core", "diagnostics"], "compat": "reference",
-    "limits": {"max_inflight": 8}, "timeouts": {"call_ms": 0}, "providers": {"glm": ["glm-4.5"]}})");
+    "limits": {"max_inflight": 8}, "timeouts": {"call_ms": 0}})");
   auto r = parse_command_line({"--print-config", "--config", path, "--listen", "127.0.0.1:0"}, lookup);
   std::remove(path.c_str());
   BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().message));
