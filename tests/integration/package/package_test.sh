@@ -98,7 +98,7 @@ printf '%s\n' \
   | timeout 60 "$root$command" "${args[@]}" >"$scratch/stdio.out" 2>"$scratch/stdio.err" \
   || { cat "$scratch/stdio.err" >&2; fail "mcp.json's gateway exited $?"; }
 grep -q '"id":1,"result":{.*"serverInfo"' "$scratch/stdio.out" || { cat "$scratch/stdio.out" >&2; fail "no initialize result"; }
-grep -qF '"id":2,"result":{"content":[{"type":"text","text":"exai-gateway '"$version"'"}]' "$scratch/stdio.out" \
+grep -qF '"structuredContent":{"name":"exai-gateway","version":"'"$version"'"' "$scratch/stdio.out" \
   || { cat "$scratch/stdio.out" >&2; fail "no result of the version tool"; }
 
 # cmake --install under another prefix: the units, mcp.json and the configuration follow it.
