@@ -7,11 +7,11 @@
 #include "daemon/tool_host.hpp"
 #include "daemon/ws_server.hpp"
 #include "net/admin_http.hpp"
+#include "net/io_runtime.hpp"
 #include "observability/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   if (cfg.token.empty())
     EXAI_LOG(warn, "daemon", "EXAI_WS_TOKEN is empty: clients are NOT authenticated");
 
-  asio::io_context ioc(1);
+  net::io_runtime ioc(1);
   std::unique_ptr<tool_host> host;
   try {
     tool_host::options ho;
@@ -174,5 +174,6 @@ int main(int argc, char** argv) {
   signals.async_wait(on_signal);
 
   ioc.run();
+  ioc.discard_pending();  // while the host and the server that queued work still exist
   return 0;
 }

@@ -241,6 +241,23 @@ BOOST_AUTO_TEST_CASE(sigterm_cancels_calls_after_the_grace_period) {
   std::remove(cfg.c_str());
 }
 
+BOOST_AUTO_TEST_CASE(sigterm_exits_0_while_replies_wait_for_a_peer_that_never_reads) {
+  // Large replies fill the socket of a client that never reads, so when the grace period ends the
+  // daemon still has a writer and calls parked. It must exit 0 rather than crash while those are
+  // torn down.
+  auto cfg = write_config(R"({"timeouts":{"shutdown_grace_ms":200}})");
+  daemon_process d({"--tools", "core,diagnostics", "--config", cfg});
+  auto c = open_session(d, true, true);
+  for (int i = 0; i < 16; ++i)
+    c->send_json(call_msg("blob-" + std::to_string(i), "blob", json::object{{"bytes", 8 << 20}}));
+  std::this_thread::sleep_for(1s);
+  d.proc->signal(SIGTERM);
+  auto code = d.proc->wait_exit(20s);
+  BOOST_REQUIRE(code.has_value());
+  BOOST_TEST(*code == 0);
+  std::remove(cfg.c_str());
+}
+
 BOOST_AUTO_TEST_CASE(admin_health_and_metrics) {
   daemon_process d({"--tools", "core,diagnostics", "--admin", "127.0.0.1:0"});
   auto ready = wait_ready_file(d.ready_file, 5s);
