@@ -5,6 +5,7 @@
 
 #include "bench/histogram.hpp"
 #include "bench/proc_stats.hpp"
+#include "bench/syscall_count.hpp"
 #include "bench/protocol.hpp"
 #include "bench/transport.hpp"
 
@@ -102,6 +103,8 @@ struct engine {
   asio::awaitable<void> async_hostile_reader(unsigned i);
   asio::awaitable<void> async_batcher(unsigned i);
   void stop_hostile();
+  void per_request_counters(const char* prefix, const proc_sample& before, const proc_sample& after,
+                            std::optional<std::uint64_t> syscalls, std::uint64_t answered);
 
   asio::awaitable<bool> async_connect_all();
   asio::awaitable<void> async_connect_worker();
@@ -423,6 +426,9 @@ asio::awaitable<void> engine::async_main_load() {
     spawn_loads();
     co_await async_wait_until(clock_type::now() + seconds_f(o_.warmup_s), [this] { return live() == 0; });
   }
+  syscall_counter syscalls, peer_syscalls;
+  const bool counting = syscalls.start(pid);
+  const bool peer_counting = peer_syscalls.start(o_.peer_pid);
   auto before = sample_process(pid);
   auto peer_before = sample_process(o_.peer_pid);
   double self_before = self_cpu_seconds();
@@ -446,6 +452,8 @@ asio::awaitable<void> engine::async_main_load() {
   auto after = sample_process(pid);
   auto peer_after = sample_process(o_.peer_pid);
   double self_after = self_cpu_seconds();
+  const auto syscall_count = counting ? syscalls.stop() : std::nullopt;
+  const auto peer_syscall_count = peer_counting ? peer_syscalls.stop() : std::nullopt;
   ph_ = phase::drain;
   for (auto& c : conns_) c->wake_.cancel();
   co_await async_wait_until(clock_type::now() + seconds_f(o_.drain_s), [this] { return outstanding() == 0; });
@@ -470,8 +478,10 @@ asio::awaitable<void> engine::async_main_load() {
     extra_["target_pid"] = pid;
     if (before && after) {
       extra_["cpu_s"] = round_to(after->cpu_s - before->cpu_s, 3);
-      if (answered > 0)
+      if (answered > 0) {
         extra_["cpu_us_per_request"] = round_to((after->cpu_s - before->cpu_s) * 1e6 / answered, 2);
+        per_request_counters("", *before, *after, syscall_count, answered);
+      }
     }
     auto last = final_sample ? final_sample : after;
     if (last) {
@@ -483,10 +493,27 @@ asio::awaitable<void> engine::async_main_load() {
     extra_["peer_pid"] = o_.peer_pid;
     extra_["peer_cpu_s"] = round_to(peer_after->cpu_s - peer_before->cpu_s, 3);
     extra_["peer_rss_peak_kb"] = peer_after->rss_peak_kb;
-    if (answered > 0)
+    if (answered > 0) {
       extra_["peer_cpu_us_per_request"] =
           round_to((peer_after->cpu_s - peer_before->cpu_s) * 1e6 / answered, 2);
+      per_request_counters("peer_", *peer_before, *peer_after, peer_syscall_count, answered);
+    }
   }
+}
+
+// What one answered call cost a process besides CPU time: context switches (voluntary: it
+// blocked, usually in epoll_wait; involuntary: it was preempted), system calls and minor page
+// faults, so that a change in CPU per call comes with its explanation.
+void engine::per_request_counters(const char* prefix, const proc_sample& before, const proc_sample& after,
+                                  std::optional<std::uint64_t> syscalls, std::uint64_t answered) {
+  const auto per = [answered](std::uint64_t a, std::uint64_t b) {
+    return round_to(static_cast<double>(b >= a ? b - a : 0) / static_cast<double>(answered), 3);
+  };
+  const std::string p = prefix;
+  extra_[p + "vcs_per_request"] = per(before.voluntary_cs, after.voluntary_cs);
+  extra_[p + "ivcs_per_request"] = per(before.involuntary_cs, after.involuntary_cs);
+  extra_[p + "faults_per_request"] = per(before.minor_faults, after.minor_faults);
+  if (syscalls) extra_[p + "syscalls_per_request"] = per(0, *syscalls);
 }
 
 // ---- hostile clients (mcp-ws) ----

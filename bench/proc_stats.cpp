@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -40,11 +41,25 @@ std::optional<proc_sample> sample_process(int pid) {
   // After comm: state(3) ppid(4) pgrp(5) session(6) tty_nr(7) tpgid(8) flags(9) minflt(10)
   // cminflt(11) majflt(12) cmajflt(13) utime(14) stime(15).
   std::string field;
-  for (int i = 3; i <= 13 && rest >> field; ++i) {
+  for (int i = 3; i <= 9 && rest >> field; ++i) {
   }
-  unsigned long long utime = 0, stime = 0;
-  rest >> utime >> stime;
+  unsigned long long minflt = 0, cminflt = 0, majflt = 0, cmajflt = 0, utime = 0, stime = 0;
+  rest >> minflt >> cminflt >> majflt >> cmajflt >> utime >> stime;
+  s.minor_faults = minflt;
   s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  // Context switches are counted per thread; a thread that ended since the last sample drops out
+  // (the programs measured keep their threads for their whole life).
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream ts(task.path() / "status");
+    std::string line;
+    while (std::getline(ts, line)) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+        s.voluntary_cs += std::strtoull(line.c_str() + 24, nullptr, 10);
+      else if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+        s.involuntary_cs += std::strtoull(line.c_str() + 27, nullptr, 10);
+    }
+  }
   return s;
 }
 

@@ -75,6 +75,10 @@ const rows = scenarios.map((s) => {
   const tput = s.mode === 'idle' || s.mode === 'cancel' ? '–' : fmt(s.throughput_per_s);
   return `| ${s.name} | ${tput} | ${s.p50_us != null ? fmt(s.p50_us) : '–'} | ${s.p99_us != null ? fmt(s.p99_us) : '–'} | ${errors} | ${rss} | ${cpu} | ${shape} |`;
 });
+// Per-call counters (what a change in CPU per call is made of), for the scenarios that have them.
+const both = (s, k, d) => (s[k] == null ? '–' : fmt(s[k], d)) + (s['peer_' + k] != null ? ` + ${fmt(s['peer_' + k], d)}` : '');
+const counterRows = scenarios.filter((s) => !s.skipped && s.vcs_per_request != null).map((s) =>
+  `| ${s.name} | ${both(s, 'vcs_per_request', 2)} | ${both(s, 'ivcs_per_request', 2)} | ${both(s, 'syscalls_per_request', 2)} | ${both(s, 'faults_per_request', 2)} |`);
 const tgt = Object.entries(targets).map(([k, t]) =>
   `| ${k} | ${t.target} | ${t.value == null ? '–' : t.value} | ${t.met == null ? 'not measured' : t.met ? 'met' : 'missed'} |`);
 const md = `# exai-bench results (${meta.quick ? 'quick' : 'full'} run)
@@ -92,6 +96,14 @@ ${rows.join('\n')}
 Peak RSS and CPU are the target's, from /proc: the gateway (the daemon for \`direct\`, the echo
 server for \`raw\`, supergateway's own process for \`supergateway\`); "+ peer" is the process behind
 it (exai-daemon behind the gateway, the SDK echo server behind supergateway).
+
+| scenario | voluntary switches/call | involuntary switches/call | syscalls/call | minor faults/call |
+|---|---:|---:|---:|---:|
+${counterRows.join('\n')}
+
+Per answered call over the measured window, target + peer: context switches summed over the
+process's threads (/proc/PID/task/*/status), system calls counted by \`perf stat\` on
+raw_syscalls:sys_enter (– where perf is missing or not permitted), minor page faults (/proc/PID/stat).
 
 | ratio | value |
 |---|---:|

@@ -5,13 +5,19 @@
 
 #include "bench/histogram.hpp"
 #include "bench/options.hpp"
+#include "bench/proc_stats.hpp"
 #include "bench/protocol.hpp"
+#include "bench/syscall_count.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <string>
+#include <thread>
+
+#include <unistd.h>
 #include <vector>
 
 using namespace exai::bench;
@@ -336,4 +342,26 @@ BOOST_AUTO_TEST_CASE(cancel_and_metrics_helpers) {
       R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"{\"uptime_s\":3,\"calls\":{\"in_flight\":2}}"}]}})");
   BOOST_TEST(in_flight.value() == 2);
   BOOST_TEST(!status_in_flight(R"({"jsonrpc":"2.0","id":1,"result":{"content":[]}})").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(perf_stat_csv_gives_the_syscall_count) {
+  BOOST_TEST(parse_perf_syscalls("# started on Fri Dec  4\n\n1234567,,raw_syscalls:sys_enter,10002,100.00,,\n")
+                 .value() == 1234567u);
+  BOOST_TEST(!parse_perf_syscalls("<not counted>,,raw_syscalls:sys_enter,0,100.00,,\n").has_value());
+  BOOST_TEST(!parse_perf_syscalls("<not supported>,,raw_syscalls:sys_enter,0,100.00,,\n").has_value());
+  BOOST_TEST(!parse_perf_syscalls("42,,context-switches,10002,100.00,,\n").has_value());
+  BOOST_TEST(!parse_perf_syscalls("").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(process_sample_counts_context_switches_and_faults) {
+  auto first = sample_process(static_cast<int>(::getpid()));
+  BOOST_REQUIRE(first.has_value());
+  // Blocking gives up the CPU: each sleep is at least one voluntary switch of this thread.
+  for (int i = 0; i < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::vector<char> touched(8u << 20, 1);  // fresh pages: minor faults
+  auto second = sample_process(static_cast<int>(::getpid()));
+  BOOST_REQUIRE(second.has_value());
+  BOOST_TEST(second->voluntary_cs >= first->voluntary_cs + 5);
+  BOOST_TEST(second->minor_faults > first->minor_faults);
+  BOOST_TEST(touched.back() == 1);
 }
