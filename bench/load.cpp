@@ -718,6 +718,9 @@ asio::awaitable<void> engine::async_main_cancel() {
   auto before = co_await async_read_metric("exai_inflight_requests");
   cancels_sent_ = true;
   auto t1 = clock_type::now();
+  // On CLOCK_MONOTONIC (system-wide), to compare with times other processes record.
+  extra_["cancels_start_mono_us"] =
+      std::chrono::duration_cast<std::chrono::microseconds>(t1.time_since_epoch()).count();
   for (auto* c : up) asio::co_spawn(ex, c->async_send_cancels(), asio::detached);
   co_await async_wait_until(t1 + std::chrono::seconds(60), [&] { return cancels_done_ == up.size(); });
   auto t_cancels = clock_type::now();

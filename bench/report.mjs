@@ -26,6 +26,7 @@ const round = (v, d = 2) => (v == null || !Number.isFinite(v) ? null : Math.roun
 const gw = by['gateway-ws'], direct = by['direct'], sg = by['supergateway'];
 const gwLow = by['gateway-ws-low'], directLow = by['direct-low'];
 const idle = by['idle-1000'];
+const chat = by['model-chat'], chatCancel = by['model-chat-cancel'];
 const ratios = {
   gateway_vs_direct: ran(gw) && ran(direct) ? round(gw.throughput_per_s / direct.throughput_per_s, 3) : null,
   gateway_vs_supergateway: ran(gw) && ran(sg) ? round(gw.throughput_per_s / sg.throughput_per_s, 2) : null,
@@ -36,9 +37,19 @@ const ratios = {
 const check = (value, ok) => ({ value, met: value == null ? null : ok(value) });
 const targets = {
   gateway_ws_calls_per_s: { target: '>= 40000', ...check(ran(gw) ? gw.throughput_per_s : null, (v) => v >= 40000) },
-  gateway_vs_direct: { target: '>= 0.75', ...check(ratios.gateway_vs_direct, (v) => v >= 0.75) },
+  gateway_vs_direct: { target: '>= 0.9', ...check(ratios.gateway_vs_direct, (v) => v >= 0.9) },
   gateway_vs_supergateway: { target: '>= 3', ...check(ratios.gateway_vs_supergateway, (v) => v >= 3) },
-  added_p50_us: { target: '<= 100', ...check(ratios.added_p50_us, (v) => v <= 100) },
+  added_p50_us: { target: '<= 50', ...check(ratios.added_p50_us, (v) => v <= 50) },
+  model_chat_errors: { target: '0', ...check(ran(chat) ? chat.errors : null, (v) => v === 0) },
+  model_chat_rss_mb: {
+    target: '<= 64 (gateway + daemon)',
+    ...check(ran(chat) && chat.rss_peak_kb && chat.peer_rss_peak_kb
+      ? round((chat.rss_peak_kb + chat.peer_rss_peak_kb) / 1024, 1) : null, (v) => v <= 64),
+  },
+  model_chat_cancel_close_p99_ms: {
+    target: '<= 50',
+    ...check(chatCancel && !chatCancel.skipped && chatCancel.close_count ? chatCancel.close_p99_ms : null, (v) => v <= 50),
+  },
   idle_1000_rss_mb: {
     target: '<= 32',
     ...check(idle && !idle.skipped && idle.rss_peak_kb ? round(idle.rss_peak_kb / 1024, 1) : null, (v) => v <= 32),

@@ -66,6 +66,14 @@ std::FILE* g_record = nullptr;
 std::uint64_t g_seq = 0;
 std::uint64_t g_conn_seq = 0;
 
+// Microseconds on the system-wide monotonic clock (steady_clock is CLOCK_MONOTONIC on Linux), so
+// a close can be compared with a time taken in another process (scripts/bench: model-chat-cancel).
+std::int64_t mono_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void record(const json::object& o) {
   if (!g_record) return;
   std::string line = json::serialize(o);
@@ -408,7 +416,7 @@ struct session : std::enable_shared_from_this<session<Stream>> {
         self->peer_closed = true;
         if (self->responding) {
           record({{"event", "client_closed"}, {"request", self->current_seq}, {"conn", self->conn_id},
-                  {"complete", false}, {"chunks_sent", self->chunks_sent}});
+                  {"complete", false}, {"chunks_sent", self->chunks_sent}, {"mono_us", mono_us()}});
         }
       }
       self->wake.cancel();  // a close ends a pause; data (the next request) ends the idle wait
@@ -479,7 +487,8 @@ struct session : std::enable_shared_from_this<session<Stream>> {
       headers[name] = std::string(f.value());
     }
     json::object rec{{"event", "request"}, {"seq", current_seq}, {"conn", conn_id},
-                     {"method", std::string(req.method_string())}, {"path", path}, {"headers", headers}};
+                     {"method", std::string(req.method_string())}, {"path", path}, {"headers", headers},
+                     {"mono_us", mono_us()}};
     if (pec) rec["body_text"] = req.body(); else rec["body"] = body;
     record(rec);
     log("request " + std::to_string(current_seq) + " " + path);
@@ -591,7 +600,8 @@ struct session : std::enable_shared_from_this<session<Stream>> {
       ++chunks_sent;
     }
     if (!co_await write_raw("0\r\n\r\n")) co_return false;
-    record({{"event", "response_done"}, {"request", current_seq}, {"conn", conn_id}, {"chunks_sent", chunks_sent}});
+    record({{"event", "response_done"}, {"request", current_seq}, {"conn", conn_id}, {"chunks_sent", chunks_sent},
+            {"mono_us", mono_us()}});
     co_return req.keep_alive();
   }
 
