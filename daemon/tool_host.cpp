@@ -232,7 +232,7 @@ asio::awaitable<codecs::result<codecs::tool_result>> tool_host::async_call(std::
         timed_out = true;
     }
   } catch (...) {
-    race_failure = std::current_exception();  // both sides aborted (toolchain gotcha 3)
+    race_failure = std::current_exception();  // both sides aborted (toolchain notes, coroutine item 3)
   }
 
   if (cs.cancelled() != asio::cancellation_type::none) {

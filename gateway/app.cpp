@@ -4,19 +4,18 @@
 
 #include "gateway/allocator.hpp"
 #include "gateway/embedded_backend.hpp"
+#include "gateway/pool/daemon_pool.hpp"
 #include "gateway/session.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/stdio_transport.hpp"
 #include "gateway/stream_pump.hpp"
-#include "gateway/ws_transport.hpp"
+#include "gateway/ws_listener.hpp"
 #include "net/admin_http.hpp"
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
 
-#if EXAI_HAVE_POOL
-#include "gateway/pool/daemon_pool.hpp"
-#endif
-
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -129,44 +128,34 @@ class app {
       backend_ = std::move(b);
       EXAI_LOG(info, "gateway", "backend: embedded tool host", {"tools", join(cfg_.profiles)});
     } else {
-#if EXAI_HAVE_POOL
-      auto opts = pool::parse_pool_options(cfg_.upstream_section, cfg_.upstreams,
-                                           cfg_.upstream_token);
-      if (!opts) {
-        fatal(opts.error().message);
-        return exit_usage;
-      }
-      // The routes hold the deadline; the pool's own budgets must not be shorter.
-      if (!cfg_.upstream_section.contains("call_timeout_ms")) opts->call_timeout = cfg_.call_timeout;
-      if (!cfg_.upstream_section.contains("tool_timeouts_ms")) {
-        for (const auto& [k, v] : cfg_.tool_timeouts) opts->tool_timeouts[k] = v;
-      }
+      pool::pool_options opts = cfg_.pool;
       // A client message near our limit becomes a larger daemon message (the op envelope):
-      // such calls fail alone as tool errors (issue 14). Say so once at startup.
-      if (cfg_.websocket.max_message_bytes >= opts->upstream_max_message) {
+      // such calls fail alone as tool errors. Say so once at startup.
+      if (cfg_.websocket.max_message_bytes >= opts.upstream_max_message) {
         EXAI_LOG(warn, "gateway",
                  "client messages may be larger than the daemon reads; such calls fail as tool "
                  "errors without being sent",
                  {"websocket.max_message_bytes", cfg_.websocket.max_message_bytes},
-                 {"upstream.max_message_bytes", opts->upstream_max_message});
+                 {"upstream.max_message_bytes", opts.upstream_max_message});
       }
-      auto p = std::make_unique<pool::daemon_pool>(ioc_.get_executor(), std::move(*opts));
+      auto p = std::make_unique<pool::daemon_pool>(ioc_.get_executor(), std::move(opts));
       pool_ = p.get();
       backend_ = std::move(p);
       pool_->start();
       EXAI_LOG(info, "gateway", "backend: daemon pool", {"upstream", join(cfg_.upstreams)});
-#else
-      fatal("--upstream " + cfg_.upstreams.front() +
-            ": the daemon pool is not built into this exai-gateway yet; use --upstream embedded");
-      return exit_usage;
-#endif
     }
-    backend_->on_tools_changed = [this] {
-      asio::post(ioc_, [this] {
-        for (auto& s : sessions_.all()) s->notify_tools_changed();
-      });
-    };
+    asio::co_spawn(ioc_, watch_tools(),
+                   asio::bind_cancellation_slot(stop_watching_tools_.slot(), asio::detached));
     return exit_ok;
+  }
+
+  // Tells every session when the backend's tool set changes; ends when cancelled (finish()).
+  asio::awaitable<void> watch_tools() {
+    std::uint64_t seen = 0;
+    for (;;) {
+      seen = co_await backend_->async_wait_tools_changed(seen);
+      for (auto& s : sessions_.all()) s->notify_tools_changed();
+    }
   }
 
   int open_listeners() {
@@ -251,7 +240,7 @@ class app {
   void launch(std::shared_ptr<session> s, std::shared_ptr<message_transport> t) {
     session* key = s.get();
     sessions_.add(s->id(), s, clock::now());
-    // The embedded tools' `status` counts the gateway's own sessions (issue 20).
+    // The embedded tools' `status` counts the gateway's own sessions.
     if (embedded_) embedded_->host().session_opened();
     if (stopping_) s->shutdown(std::chrono::milliseconds(0));
     asio::co_spawn(ioc_, async_pump(std::move(t), s), [this, key, id = s->id()](std::exception_ptr) {
@@ -308,9 +297,8 @@ class app {
       EXAI_LOG(info, "gateway", "closing connections whose peers did not finish the close",
                {"sessions", sessions_.size()});
     }
-#if EXAI_HAVE_POOL
+    stop_watching_tools_.emit(asio::cancellation_type::terminal);
     if (pool_) co_await pool_->async_stop();
-#endif
     if (admin_) admin_->stop();
     EXAI_LOG(info, "gateway", "stopped");
     exit_code_ = exit_ok;
@@ -327,11 +315,10 @@ class app {
   asio::io_context ioc_{1};
   asio::signal_set signals_;
   asio::steady_timer all_sessions_done_{ioc_};
+  asio::cancellation_signal stop_watching_tools_;
   routes::route_options routes_;
   std::unique_ptr<routes::tool_backend> backend_;
-#if EXAI_HAVE_POOL
   pool::daemon_pool* pool_ = nullptr;
-#endif
   std::unique_ptr<ws_listener> listener_;
   std::unique_ptr<net::admin_server> admin_;
   session_registry sessions_;  // by session id; WebSocket and stdio sessions end with their stream

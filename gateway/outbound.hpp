@@ -3,6 +3,8 @@
 // stream to end; each stream owns its writer, its queue and its transport.
 #pragma once
 
+#include "net/ws_close_code.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,15 +14,7 @@
 namespace exai::gateway {
 
 // Why a stream is being ended (WebSocket close codes; stdio just stops, HTTP maps them to a status).
-enum class close_code : std::uint16_t {
-  normal = 1000,
-  going_away = 1001,       // shutdown
-  policy_violation = 1008, // not authorised
-  too_big = 1009,
-  internal_error = 1011,
-  missing_hello = 4001,    // first op message not hello when a token is required (section 1)
-  unauthorized = 4003,     // op hello with a bad token (exai-op-protocol.md section 1)
-};
+using close_code = net::ws_close_code;
 
 // What a session does with the requests that came on a stream the client lost. The transport
 // chooses: a WebSocket that breaks cancels; stdin EOF on stdio keeps stdout and grants a grace;

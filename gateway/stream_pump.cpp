@@ -3,6 +3,7 @@
 #include "gateway/stream_pump.hpp"
 
 #include "codecs/error.hpp"
+#include "net/take_batch.hpp"
 #include "observability/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -21,8 +22,7 @@ namespace asio = boost::asio;
 using error_code = boost::system::error_code;
 
 // One write takes at most this much of the queue.
-constexpr std::size_t max_batch_messages = 64;
-constexpr std::size_t max_batch_bytes = 256 * 1024;
+constexpr net::batch_limits client_batch{64, 256 * 1024};
 
 class transport_outbound final : public outbound,
                                  public std::enable_shared_from_this<transport_outbound> {
@@ -75,13 +75,7 @@ class transport_outbound final : public outbound,
         }
         if (s.queue_.empty()) break;  // closing and everything written
         batch.clear();
-        std::size_t batch_bytes = 0;
-        while (!s.queue_.empty() && batch.size() < max_batch_messages &&
-               (batch.empty() || batch_bytes + s.queue_.front().size() <= max_batch_bytes)) {
-          batch_bytes += s.queue_.front().size();
-          batch.push_back(std::move(s.queue_.front()));
-          s.queue_.pop_front();
-        }
+        const std::size_t batch_bytes = net::take_batch(s.queue_, batch, client_batch);
         if (auto w = s.watcher_.lock()) w->on_taken(s, batch.size());
         error_code ec;
         if (batch.size() == 1) {

@@ -38,7 +38,7 @@ class message_transport {
   // Writes several whole messages, in order, as few sends as the transport can (WebSocket: one
   // syscall for the lot, since a syscall per frame dominates the gateway's cost). Same rules
   // as async_write_message; on an error the stream is finished and later messages may be lost.
-  // The default writes them one by one (gateway/ws_transport.cpp defines it).
+  // The default writes them one by one (gateway/ws_listener.cpp defines it).
   virtual boost::asio::awaitable<boost::system::error_code> async_write_messages(
       std::span<const std::string> messages);
 

@@ -48,8 +48,8 @@ struct race_state {
 
 }  // namespace
 
-// Why not `timer || op` (experimental::awaitable_operators) as before: that spawns two coroutines
-// and a parallel group per call, ~11 % of the gateway's CPU in the issue 7 profile. Here the
+// Why not `timer || op` (experimental::awaitable_operators): that spawns two coroutines
+// and a parallel group per call, ~11 % of the gateway's CPU when profiled. Here the
 // operation is spawned once, bound to our own signal; the timer's plain handler emits on it at
 // the deadline, and a handler in the awaiting coroutine's slot forwards an outer cancellation.
 template <class T>

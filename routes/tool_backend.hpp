@@ -10,6 +10,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -48,11 +49,16 @@ class tool_backend {
 
   // True when async_call_tool itself ends every call by ctx.deadline with errc::timeout (and
   // stops the tool): tools/call then awaits it directly instead of racing a timer of its own
-  // (issue 7: the race's spawned coroutine and timer were a cost on every call).
+  // (the race's spawned coroutine and timer were a cost on every call).
   virtual bool enforces_deadline() const { return false; }
 
-  // Set by the owner: called (on the backend's executor) when the tool set changes.
-  std::function<void()> on_tools_changed;
+  // Completes once the tool set has changed since generation `seen` (0: the set the backend
+  // started without), with the current generation; at once when it already has. The generation
+  // only grows, so no change is missed between two waits. Runs on the backend's executor.
+  // Cancellation: terminal or partial cancellation of the awaiting coroutine ends the wait with
+  // system_error(operation_aborted). The default suits a backend whose tool set never changes:
+  // it waits until cancelled.
+  virtual boost::asio::awaitable<std::uint64_t> async_wait_tools_changed(std::uint64_t seen);
 };
 
 }  // namespace exai::routes
