@@ -481,8 +481,8 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
         asio::post(self->ex, [e = std::move(e), self = std::move(self)]() {});
       }
     };
-    if (tools_call && backend.enforces_deadline()) {
-      // The pool always waits for the daemon: the route's coroutine is spawned itself and the
+    if (tools_call) {
+      // A tool call waits for its backend: the route's coroutine is spawned itself and the
       // session's part runs in the completion handler (no coroutine frame of the session's own
       // per call).
       asio::co_spawn(ex, h(request, ctx), asio::bind_cancellation_slot(slot, std::move(done)));

@@ -69,8 +69,6 @@ class daemon_pool final : public routes::tool_backend {
   bool ready() const override;
   // A changed tool list: the first load, and a reload after a reconnect that differs.
   boost::asio::awaitable<std::uint64_t> async_wait_tools_changed(std::uint64_t seen) override;
-  // Every call waits on a timer at its deadline already (pool_impl::async_call).
-  bool enforces_deadline() const override { return true; }
 
   struct stats {
     // Connections by state (metric exai_upstream_connections{state}).
