@@ -6,6 +6,7 @@
 
 #include "codecs/error.hpp"
 #include "codecs/op.hpp"
+#include "net/ws_close_code.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -19,18 +20,7 @@
 
 namespace exai::daemon {
 
-// WebSocket close codes the daemon uses (section 1 plus RFC 6455).
-enum class close_code : std::uint16_t {
-  normal = 1000,
-  going_away = 1001,     // shutdown
-  policy = 1008,         // too many connections
-  too_big = 1009,        // message over the size limit
-  internal = 1011,
-  not_json = 4000,       // first message not JSON
-  missing_hello = 4001,  // first message not hello (also: invalid session_id / malformed hello)
-  hello_timeout = 4002,  // no hello in time
-  unauthorized = 4003,   // bad token
-};
+using close_code = net::ws_close_code;
 
 struct session_settings {
   std::string token;                // "" = no authentication

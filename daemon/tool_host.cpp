@@ -9,10 +9,10 @@
 #include "daemon/profiles.hpp"
 #include "daemon/schema_validator.hpp"
 #include "net/asio_frame_warning.hpp"
+#include "net/deadline.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -66,15 +66,16 @@ json::object make_listed(const tool_spec& s) {
   return o;
 }
 
-// What a handler run produced. The handler's exceptions are caught here so that racing it with a
-// deadline timer (wait_for_one_success) never waits for the timer after a tool throws.
+// What a handler run produced. The handler's exceptions are caught here, so a tool that throws
+// is a tool-level failure with its message (never an error of the deadline helper).
 struct run_outcome {
   std::optional<codecs::tool_result> result;
   std::exception_ptr failure;
 };
 
-asio::awaitable<run_outcome> run_guarded(std::shared_ptr<const entry> e, json::object args,
-                                         tool_context ctx) {
+// Never an error: the result type is the one net::async_with_deadline races.
+asio::awaitable<codecs::result<run_outcome>> run_guarded(std::shared_ptr<const entry> e,
+                                                         json::object args, tool_context ctx) {
   run_outcome out;
   try {
     out.result = co_await e->spec.handler(std::move(args), std::move(ctx));
@@ -186,7 +187,6 @@ EXAI_ASIO_FRAME_WARNING_OFF  // a GCC false positive at -O2, see net/asio_frame_
 asio::awaitable<codecs::result<codecs::tool_result>> tool_host::async_call(std::string name,
                                                                            json::object arguments,
                                                                            tool_context ctx) {
-  using namespace asio::experimental::awaitable_operators;
   auto e = impl_->find(normalize_tool_name(name));
   if (!e) co_return codecs::error(errc::tool_not_found, "Tool not found: " + name);
 
@@ -218,21 +218,21 @@ asio::awaitable<codecs::result<codecs::tool_result>> tool_host::async_call(std::
 
   run_outcome out;
   bool timed_out = false;
-  std::exception_ptr race_failure;
-  try {
-    if (ctx.deadline == clock::time_point::max()) {
-      out = co_await run_guarded(e, std::move(args.as_object()), std::move(ctx));
+  std::optional<std::string> race_failure;  // the helper's own error, other than a timeout
+  if (ctx.deadline == clock::time_point::max()) {  // no timer at all (the gateway's routes race it)
+    auto ran = co_await run_guarded(e, std::move(args.as_object()), std::move(ctx));
+    out = std::move(*ran);
+  } else {
+    const auto deadline = ctx.deadline;  // ctx moves into the call
+    auto raced = co_await net::async_with_deadline(
+        run_guarded(e, std::move(args.as_object()), std::move(ctx)), deadline);
+    if (raced) {
+      out = std::move(*raced);
+    } else if (raced.error().code == errc::timeout) {
+      timed_out = true;
     } else {
-      asio::steady_timer deadline(co_await asio::this_coro::executor, ctx.deadline);
-      auto raced = co_await (run_guarded(e, std::move(args.as_object()), std::move(ctx)) ||
-                             deadline.async_wait(asio::use_awaitable));
-      if (raced.index() == 0)
-        out = std::move(std::get<0>(raced));
-      else
-        timed_out = true;
+      race_failure = raced.error().message;
     }
-  } catch (...) {
-    race_failure = std::current_exception();  // both sides aborted (toolchain gotcha 3)
   }
 
   if (cs.cancelled() != asio::cancellation_type::none) {
@@ -245,7 +245,7 @@ asio::awaitable<codecs::result<codecs::tool_result>> tool_host::async_call(std::
   }
   if (race_failure || out.failure || !out.result) {
     ++impl_->failed;
-    std::string why = race_failure ? describe(race_failure)
+    std::string why = race_failure ? *race_failure
                       : out.failure ? describe(out.failure)
                                     : std::string("no result");
     // A tool that throws is a tool-level failure (mcp-server-rules.md, Tools): a model can read it.

@@ -5,6 +5,7 @@
 
 #include "daemon/daemon_metrics.hpp"
 #include "net/cork_stream.hpp"
+#include "net/take_batch.hpp"
 #include "observability/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,7 +34,7 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 // Replies go out through a corking layer: what queued up while the last write was out is one
-// send (issue 7). Straight on the socket: the websocket's own timer does the timeouts.
+// send. Straight on the socket: the websocket's own timer does the timeouts.
 using ws_layer = net::cork_stream<tcp::socket>;
 using ws_stream = websocket::stream<ws_layer>;
 using clock_type = std::chrono::steady_clock;
@@ -134,11 +135,12 @@ asio::awaitable<void> write_close(ws_stream& ws, const outgoing& item) {
   co_await ws.async_close(why, asio::redirect_error(asio::use_awaitable, ec));
 }
 
-// Writes the queued replies, as many as are ready, in one send (net::async_write_corked; issue 7:
-// a multiplexed connection carries many calls, and one send per reply was a large cost).
+// Writes the queued replies, as many as are ready, in one send (net::async_write_corked: a
+// multiplexed connection carries many calls, and one send per reply is a large cost), within
+// net::batch_limits. Not net::take_batch: the queue is the connection's, and a close queued
+// behind replies must end the batch and go out after it.
 asio::awaitable<void> write_loop(ws_stream& ws, std::shared_ptr<op_connection> conn) {
-  constexpr std::size_t max_batch_frames = 128;
-  constexpr std::size_t max_batch_bytes = 256 * 1024;
+  constexpr net::batch_limits limits{};
   std::vector<std::string> batch;
   for (;;) {
     auto item = co_await conn->async_next_outgoing();
@@ -154,7 +156,7 @@ asio::awaitable<void> write_loop(ws_stream& ws, std::shared_ptr<op_connection> c
     std::size_t bytes = item->text.size();
     batch.push_back(std::move(item->text));
     std::optional<outgoing> then_close;  // a close queued behind replies goes after them
-    while (batch.size() < max_batch_frames && bytes < max_batch_bytes) {
+    while (batch.size() < limits.max_messages && bytes < limits.max_bytes) {
       auto more = conn->try_next_outgoing();
       if (!more) break;
       if (more->close) {

@@ -1,4 +1,4 @@
-// The heap allocator the gateway runs on (issue 7). Release builds link mimalloc when it is
+// The heap allocator the gateway runs on. Release builds link mimalloc when it is
 // installed (scripts/setup installs it): malloc/free were ~20 % of the gateway's instructions per
 // call under glibc's allocator, and mimalloc measured ~10-15 % less gateway CPU per call at 32x8
 // (bench/README.md). Sanitizer and fuzz builds keep the system allocator (ASan replaces it).

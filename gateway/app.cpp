@@ -4,17 +4,18 @@
 
 #include "gateway/allocator.hpp"
 #include "gateway/embedded_backend.hpp"
+#include "gateway/pool/daemon_pool.hpp"
 #include "gateway/session.hpp"
+#include "gateway/session_registry.hpp"
 #include "gateway/stdio_transport.hpp"
-#include "gateway/ws_transport.hpp"
+#include "gateway/stream_pump.hpp"
+#include "gateway/ws_listener.hpp"
 #include "net/admin_http.hpp"
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
 
-#if EXAI_HAVE_POOL
-#include "gateway/pool/daemon_pool.hpp"
-#endif
-
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -127,44 +128,34 @@ class app {
       backend_ = std::move(b);
       EXAI_LOG(info, "gateway", "backend: embedded tool host", {"tools", join(cfg_.profiles)});
     } else {
-#if EXAI_HAVE_POOL
-      auto opts = pool::parse_pool_options(cfg_.upstream_section, cfg_.upstreams,
-                                           cfg_.upstream_token);
-      if (!opts) {
-        fatal(opts.error().message);
-        return exit_usage;
-      }
-      // The routes hold the deadline; the pool's own budgets must not be shorter.
-      if (!cfg_.upstream_section.contains("call_timeout_ms")) opts->call_timeout = cfg_.call_timeout;
-      if (!cfg_.upstream_section.contains("tool_timeouts_ms")) {
-        for (const auto& [k, v] : cfg_.tool_timeouts) opts->tool_timeouts[k] = v;
-      }
+      pool::pool_options opts = cfg_.pool;
       // A client message near our limit becomes a larger daemon message (the op envelope):
-      // such calls fail alone as tool errors (issue 14). Say so once at startup.
-      if (cfg_.websocket.max_message_bytes >= opts->upstream_max_message) {
+      // such calls fail alone as tool errors. Say so once at startup.
+      if (cfg_.websocket.max_message_bytes >= opts.upstream_max_message) {
         EXAI_LOG(warn, "gateway",
                  "client messages may be larger than the daemon reads; such calls fail as tool "
                  "errors without being sent",
                  {"websocket.max_message_bytes", cfg_.websocket.max_message_bytes},
-                 {"upstream.max_message_bytes", opts->upstream_max_message});
+                 {"upstream.max_message_bytes", opts.upstream_max_message});
       }
-      auto p = std::make_unique<pool::daemon_pool>(ioc_.get_executor(), std::move(*opts));
+      auto p = std::make_unique<pool::daemon_pool>(ioc_.get_executor(), std::move(opts));
       pool_ = p.get();
       backend_ = std::move(p);
       pool_->start();
       EXAI_LOG(info, "gateway", "backend: daemon pool", {"upstream", join(cfg_.upstreams)});
-#else
-      fatal("--upstream " + cfg_.upstreams.front() +
-            ": the daemon pool is not built into this exai-gateway yet; use --upstream embedded");
-      return exit_usage;
-#endif
     }
-    backend_->on_tools_changed = [this] {
-      asio::post(ioc_, [this] {
-        for (auto& [p, s] : sessions_) s->notify_tools_changed();
-      });
-    };
+    asio::co_spawn(ioc_, watch_tools(),
+                   asio::bind_cancellation_slot(stop_watching_tools_.slot(), asio::detached));
     return exit_ok;
+  }
+
+  // Tells every session when the backend's tool set changes; ends when cancelled (finish()).
+  asio::awaitable<void> watch_tools() {
+    std::uint64_t seen = 0;
+    for (;;) {
+      seen = co_await backend_->async_wait_tools_changed(seen);
+      for (auto& s : sessions_.all()) s->notify_tools_changed();
+    }
   }
 
   int open_listeners() {
@@ -221,10 +212,10 @@ class app {
     auto t = make_stdio_transport(ioc_.get_executor(), o);
     session_options so = session_options_for(true);
     so.eof_grace = cfg_.stdio_eof_grace;
-    auto s = session::create(std::move(t), *backend_, routes_, std::move(so));
+    auto s = session::create(ioc_.get_executor(), *backend_, routes_, std::move(so));
     stdio_session_ = s.get();
     EXAI_LOG(info, "gateway", "serving MCP on stdio", {"session", s->id()});
-    launch(std::move(s));
+    launch(std::move(s), std::move(t));
   }
 
   session_options session_options_for(bool authenticated) {
@@ -241,19 +232,20 @@ class app {
   }
 
   void start_session(std::unique_ptr<message_transport> t, bool authenticated) {
-    auto s = session::create(std::move(t), *backend_, routes_, session_options_for(authenticated));
-    launch(std::move(s));
+    auto s = session::create(t->get_executor(), *backend_, routes_,
+                             session_options_for(authenticated));
+    launch(std::move(s), std::move(t));
   }
 
-  void launch(std::shared_ptr<session> s) {
+  void launch(std::shared_ptr<session> s, std::shared_ptr<message_transport> t) {
     session* key = s.get();
-    sessions_.emplace(key, s);
-    // The embedded tools' `status` counts the gateway's own sessions (issue 20).
+    sessions_.add(s->id(), s, clock::now());
+    // The embedded tools' `status` counts the gateway's own sessions.
     if (embedded_) embedded_->host().session_opened();
     if (stopping_) s->shutdown(std::chrono::milliseconds(0));
-    asio::co_spawn(ioc_, s->async_run(), [this, key](std::exception_ptr) {
+    asio::co_spawn(ioc_, async_pump(std::move(t), s), [this, key, id = s->id()](std::exception_ptr) {
       const bool was_stdio = key == stdio_session_;
-      sessions_.erase(key);
+      sessions_.close(id);
       if (embedded_) embedded_->host().session_closed();
       if (was_stdio) {
         stdio_session_ = nullptr;
@@ -284,7 +276,7 @@ class app {
              {"grace_ms", static_cast<std::int64_t>(cfg_.shutdown_grace.count())},
              {"sessions", sessions_.size()});
     if (listener_) listener_->stop();
-    for (auto& [p, s] : sessions_) s->shutdown(cfg_.shutdown_grace);
+    for (auto& s : sessions_.all()) s->shutdown(cfg_.shutdown_grace);
     asio::co_spawn(ioc_, finish(), asio::detached);
   }
 
@@ -292,8 +284,7 @@ class app {
     // Sessions answer their calls within the grace (then cancel and answer the rest); the margin
     // covers cancellation and flushing replies.
     const auto deadline = clock::now() + cfg_.shutdown_grace + std::chrono::seconds(5);
-    std::vector<std::shared_ptr<session>> open;
-    for (auto& [p, s] : sessions_) open.push_back(s);
+    std::vector<std::shared_ptr<session>> open = sessions_.all();
     for (auto& s : open) co_await s->async_wait_drained(deadline);
     open.clear();
     // Then a moment for close handshakes, so well-behaved peers see a clean close.
@@ -306,9 +297,8 @@ class app {
       EXAI_LOG(info, "gateway", "closing connections whose peers did not finish the close",
                {"sessions", sessions_.size()});
     }
-#if EXAI_HAVE_POOL
+    stop_watching_tools_.emit(asio::cancellation_type::terminal);
     if (pool_) co_await pool_->async_stop();
-#endif
     if (admin_) admin_->stop();
     EXAI_LOG(info, "gateway", "stopped");
     exit_code_ = exit_ok;
@@ -325,14 +315,13 @@ class app {
   asio::io_context ioc_{1};
   asio::signal_set signals_;
   asio::steady_timer all_sessions_done_{ioc_};
+  asio::cancellation_signal stop_watching_tools_;
   routes::route_options routes_;
   std::unique_ptr<routes::tool_backend> backend_;
-#if EXAI_HAVE_POOL
   pool::daemon_pool* pool_ = nullptr;
-#endif
   std::unique_ptr<ws_listener> listener_;
   std::unique_ptr<net::admin_server> admin_;
-  std::unordered_map<session*, std::shared_ptr<session>> sessions_;
+  session_registry sessions_;  // by session id; WebSocket and stdio sessions end with their stream
   embedded_backend* embedded_ = nullptr;  // set when the backend is the embedded tool host
   session* stdio_session_ = nullptr;
   std::string session_prefix_;

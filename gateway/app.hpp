@@ -1,5 +1,5 @@
 // The exai-gateway process: backend, listeners, sessions, admin, signals and the graceful
-// shutdown (issue 4 transports; issue 6 lifecycle), on one io_context thread.
+// shutdown, on one io_context thread.
 #pragma once
 
 #include "gateway/config.hpp"

@@ -1,14 +1,11 @@
 // exai-gateway configuration: command line, config file and environment into one validated
-// gateway_config (gateway/config.hpp; design.md "Interface contract"; issue 6 "Configuration").
+// gateway_config (gateway/config.hpp; design.md "Interface contract").
 #include "gateway/config.hpp"
 
 #include "daemon/models/model_tools.hpp"
 #include "daemon/workflow/engine.hpp"
 #include "daemon/profiles.hpp"
-
-#if EXAI_HAVE_POOL
 #include "gateway/pool/pool_options.hpp"
-#endif
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -386,12 +383,11 @@ codecs::result<gateway_config> apply_config_file(gateway_config c, const json::o
         auto ok = check_upstream(u, "upstream.urls");
         if (!ok) return fail(ok.error());
       }
-#if EXAI_HAVE_POOL
-      // The pool's own keys are checked now, whichever backend runs, so a typo never waits for
-      // the day the daemon is switched on. (The placeholder URL keeps "embedded" in urls legal.)
-      auto pool_ok = pool::parse_pool_options(**up, {"ws://127.0.0.1:1"}, "");
-      if (!pool_ok) return fail(pool_ok.error());
-#endif
+      // The pool's own keys, parsed once here whichever backend runs, so a typo never waits for
+      // the day the daemon is switched on; load_config adds the endpoints, token and budgets.
+      auto keys = pool::parse_pool_keys(**up);
+      if (!keys) return fail(keys.error());
+      c.pool = std::move(*keys);
       if (!urls.empty()) c.upstreams = std::move(urls);
     }
   }
@@ -572,8 +568,23 @@ codecs::result<startup> load_config(const std::vector<std::string>& args, const 
   if (has_embedded && c.upstreams.size() > 1) {
     return bad("--upstream: \"embedded\" cannot be combined with daemon URLs");
   }
+  // The daemon pool: its endpoints and token, and the routes' budgets unless the file's upstream
+  // section sets its own (the routes hold the deadline: the pool's must not be shorter).
+  if (!c.upstream_section.contains("call_timeout_ms")) c.pool.call_timeout = c.call_timeout;
+  if (!c.upstream_section.contains("tool_timeouts_ms")) {
+    for (const auto& [k, v] : c.tool_timeouts) c.pool.tool_timeouts[k] = v;
+  }
+  c.pool.token = c.upstream_token;
+  c.pool.endpoints.clear();
+  if (!c.embedded()) {
+    for (const auto& u : c.upstreams) {
+      auto ep = pool::parse_ws_url(u);
+      if (!ep) return bad("--upstream: " + ep.error().message);
+      c.pool.endpoints.push_back(std::move(*ep));
+    }
+  }
   // Without --stdio the gateway is a WebSocket server; a stdio instance holds no port unless the
-  // command line asks for one (issue 4, "Transports": many stdio instances coexist).
+  // command line asks for one (many stdio instances coexist).
   if (c.stdio) {
     if (!a.listen) c.listen.reset();
     if (!a.admin) {
@@ -583,7 +594,7 @@ codecs::result<startup> load_config(const std::vector<std::string>& args, const 
   } else if (!a.listen && !c.listen) {
     c.listen = host_port{"127.0.0.1", 3005};
   }
-  // Admin is on by default next to a WebSocket listener (issue 6): port 3002, or a free port when
+  // Admin is on by default next to a WebSocket listener: port 3002, or a free port when
   // the listener itself uses port 0 (tests run many gateways side by side).
   if (c.listen && !c.admin && !c.admin_explicit) {
     c.admin = host_port{c.listen->host, static_cast<std::uint16_t>(c.listen->port == 0 ? 0 : 3002)};

@@ -5,6 +5,7 @@
 
 #include "codecs/error.hpp"
 #include "daemon/profiles.hpp"
+#include "gateway/pool/pool_options.hpp"
 #include "observability/log.hpp"
 
 #include <boost/json/object.hpp>
@@ -63,7 +64,10 @@ struct gateway_config {
   bool embedded() const { return upstreams.size() == 1 && upstreams[0] == "embedded"; }
   // --tools, embedded backend only; names and the default in daemon/profiles.hpp.
   std::vector<std::string> profiles = daemon::profiles::defaults();
-  boost::json::object upstream_section;   // the file's "upstream" object, for the daemon pool
+  boost::json::object upstream_section;   // the file's "upstream" object as given (--print-config)
+  // The daemon pool's options, parsed once: the file's upstream keys, then the endpoints (empty
+  // for embedded), the token and the routes' budgets where the file sets none.
+  pool::pool_options pool;
 
   // Calls.
   milliseconds call_timeout{300'000};     // --call-timeout-ms; tools.call_timeout_ms

@@ -2,6 +2,7 @@
 #include "gateway/embedded_backend.hpp"
 
 #include "daemon/models/services.hpp"
+#include "routes/deadline.hpp"
 
 #include <utility>
 
@@ -28,12 +29,12 @@ boost::asio::awaitable<codecs::result<boost::json::array>> embedded_backend::asy
 boost::asio::awaitable<codecs::result<codecs::tool_result>> embedded_backend::async_call_tool(
     std::string name, boost::json::object arguments, routes::call_context ctx) {
   daemon::tool_context tc;
-  // The routes already race the deadline (routes/deadline.hpp) and cancel this call through the
-  // awaiting coroutine's slot; a second race inside the host would only cost two more coroutines
-  // per call, so the host runs without one.
+  // The deadline is raced here, once (the backend's deadline contract); the host runs without a
+  // timer of its own and is stopped through the awaiting coroutine's slot.
   tc.deadline = std::chrono::steady_clock::time_point::max();
   tc.progress = std::move(ctx.progress);
-  co_return co_await host_.async_call(std::move(name), std::move(arguments), std::move(tc));
+  co_return co_await routes::async_with_deadline(
+      host_.async_call(std::move(name), std::move(arguments), std::move(tc)), ctx.deadline);
 }
 
 }  // namespace exai::gateway

@@ -1,4 +1,4 @@
-// Gives freed heap back to the system after a burst of in-flight requests (issue 7, memory): after
+// Gives freed heap back to the system after a burst of in-flight requests: after
 // cancel-10k the gateway held its peak RSS with nothing in flight. Header-only: one call site.
 #pragma once
 

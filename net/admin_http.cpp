@@ -1,5 +1,5 @@
 // The admin HTTP server: the one TU that instantiates Beast HTTP for /health, /ready and /metrics
-// (issue 6). One strand serves the acceptor and every connection: admin traffic is light, and a
+//. One strand serves the acceptor and every connection: admin traffic is light, and a
 // single strand makes stop() a plain walk over the open connections.
 #include "net/admin_http.hpp"
 

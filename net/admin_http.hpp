@@ -1,4 +1,4 @@
-// The admin HTTP/1.1 server (issue 6): GET/HEAD /health, /ready and /metrics for exai-gateway and
+// The admin HTTP/1.1 server : GET/HEAD /health, /ready and /metrics for exai-gateway and
 // exai-daemon. Beast lives only in admin_http.cpp; this header pulls in no Beast.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Silences one GCC false positive around the coroutines it is reported for (issue 20). Wrap the
+// Silences one GCC false positive around the coroutines it is reported for. Wrap the
 // whole definition: EXAI_ASIO_FRAME_WARNING_OFF before it, EXAI_ASIO_FRAME_WARNING_ON after it.
 //
 // GCC 12 at -O2 reports -Wmismatched-new-delete at the closing brace of some coroutines returning

@@ -1,6 +1,6 @@
 // A pass-through stream layer for websocket::stream that holds writes while "corked" and sends
 // them with the next uncorked write, so a writer draining several queued messages pays one
-// sendmsg instead of one per frame (issue 7 profile: a syscall per frame was the largest cost).
+// sendmsg instead of one per frame (a syscall per frame was the largest cost when profiled).
 // Used by the gateway's client transport, the pool's upstream transport and exai-daemon's
 // connections, through async_write_corked below.
 #pragma once

@@ -1,4 +1,4 @@
-// The HTTPS client of the model providers (issue 13): HTTP/1.1 over TLS (OpenSSL, verified against
+// The HTTPS client of the model providers: HTTP/1.1 over TLS (OpenSSL, verified against
 // the system store plus an optional CA file, with SNI) or plain TCP for http:// URLs, a keep-alive
 // pool per host with a bound on connections, connect / first-byte / idle timeouts, and response
 // bodies (chunked or not) handed to the caller as they arrive. Beast HTTP and SSL are

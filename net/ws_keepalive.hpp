@@ -1,14 +1,14 @@
 // Keep-alive pings and the idle timeout for a websocket::stream, in place of Beast's
 // stream_base::timeout::idle_timeout. Beast re-arms a timer at the start of every read: a cancel, a
 // cancelled-wait completion and a new wait per message, about 5 % of the gateway's instructions
-// per call (issue 7 profile). Here one coarse timer per connection ticks every idle/4 and asks
+// per call . Here one coarse timer per connection ticks every idle/4 and asks
 // whether anything arrived since the last tick:
 // - after 2 silent ticks (idle/2 .. 3/4 idle of silence) it sends one ping;
 // - after 4 silent ticks (idle .. 5/4 idle of silence) it closes the socket, as Beast's own idle
 //   timeout does (pending operations then fail and the owner's loops end).
 // A second, shorter timeout applies while the owner says it is busy (set_busy: it waits for
 // answers, e.g. a daemon connection with calls outstanding): a ping after half of it silent, the
-// close after all of it, so a hung (stopped, not dead) peer is found in seconds (issue 14). The
+// close after all of it, so a hung (stopped, not dead) peer is found in seconds. The
 // ticks are then a quarter of the shorter timeout.
 // Arrivals are counted by the owner (note_activity() after each message it reads) and by the
 // control callback installed here (pings, pongs and close frames, which Beast consumes inside a

@@ -1,25 +1,24 @@
-// The one deadline helper (house-style 9): Boost 1.81 has no cancel_after, so one steady_timer
-// per call cancels the operation at the deadline (through a cancellation signal of its own; see
-// deadline.cpp for why not `||`). A timeout is its own error (errc::timeout), distinct from a
-// cancellation (errc::cancelled).
+// The routes' deadline helper: net::async_with_deadline (net/deadline.hpp), instantiated once, in
+// deadline.cpp, for the result types the routes use.
 #pragma once
 
 #include "codecs/error.hpp"
+#include "net/deadline.hpp"
 #include "routes/tool_backend.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+namespace exai::net {
+extern template boost::asio::awaitable<codecs::result<codecs::tool_result>> async_with_deadline(
+    boost::asio::awaitable<codecs::result<codecs::tool_result>>, std::chrono::steady_clock::time_point);
+extern template boost::asio::awaitable<codecs::result<boost::json::value>> async_with_deadline(
+    boost::asio::awaitable<codecs::result<boost::json::value>>, std::chrono::steady_clock::time_point);
+extern template boost::asio::awaitable<codecs::result<boost::json::array>> async_with_deadline(
+    boost::asio::awaitable<codecs::result<boost::json::array>>, std::chrono::steady_clock::time_point);
+}  // namespace exai::net
 
 namespace exai::routes {
-
-// Runs op until it completes or the absolute deadline passes, whichever is first.
-// - deadline passed first: op is cancelled (terminal) and awaited to its end, then errc::timeout.
-// - op completed first: its result.
-// - an exception escaping op becomes errc::internal (at once: the timer holds nothing open).
-// Cancellation contract: a cancellation of the awaiting coroutine's slot (terminal) is forwarded
-// to op; the result is then op's (normally errc::cancelled), never errc::timeout.
-// Instantiated in deadline.cpp for the result types the routes use.
-template <class T>
-boost::asio::awaitable<codecs::result<T>> async_with_deadline(
-    boost::asio::awaitable<codecs::result<T>> op, clock::time_point deadline);
-
+using net::async_with_deadline;
 }  // namespace exai::routes

@@ -182,13 +182,9 @@ boost::asio::awaitable<reply> handle_tools_call(codecs::inbound& in, request_con
   cc.progress = ctx.progress;
   cc.session = ctx.session_label;
   cc.client_id = ctx.client_key;
-  auto call = ctx.backend.async_call_tool(tool, std::move(arguments), std::move(cc));
-  codecs::result<codecs::tool_result> called = error(errc::internal, "no result");
-  if (ctx.backend.enforces_deadline()) {  // no ?: around co_await (g++ 12, toolchain notes)
-    called = co_await std::move(call);
-  } else {
-    called = co_await async_with_deadline(std::move(call), deadline);
-  }
+  // The backend ends the call by the deadline (tool_backend's deadline contract).
+  codecs::result<codecs::tool_result> called =
+      co_await ctx.backend.async_call_tool(tool, std::move(arguments), std::move(cc));
 
   codecs::tool_result r;
   if (called) {

@@ -10,6 +10,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -37,6 +38,8 @@ class tool_backend {
 
   // Calls one tool. Errors: tool_not_found / invalid_params (-> JSON-RPC -32602), timeout (the
   // deadline passed), cancelled, over_capacity, upstream_lost, backend_unavailable.
+  // Deadline contract: the call ends by ctx.deadline with errc::timeout, the tool stopped (or the
+  // upstream told); callers await it without a timer of their own.
   // A tool that ran and failed is a tool_result with is_error, not an error.
   // Cancellation contract: terminal/partial cancellation of the awaiting coroutine's slot makes
   // the call complete promptly with errc::cancelled and stops the tool (or tells the upstream).
@@ -46,13 +49,13 @@ class tool_backend {
   // Ready to serve calls (for /ready). The embedded backend is always ready.
   virtual bool ready() const = 0;
 
-  // True when async_call_tool itself ends every call by ctx.deadline with errc::timeout (and
-  // stops the tool): tools/call then awaits it directly instead of racing a timer of its own
-  // (issue 7: the race's spawned coroutine and timer were a cost on every call).
-  virtual bool enforces_deadline() const { return false; }
-
-  // Set by the owner: called (on the backend's executor) when the tool set changes.
-  std::function<void()> on_tools_changed;
+  // Completes once the tool set has changed since generation `seen` (0: the set the backend
+  // started without), with the current generation; at once when it already has. The generation
+  // only grows, so no change is missed between two waits. Runs on the backend's executor.
+  // Cancellation: terminal or partial cancellation of the awaiting coroutine ends the wait with
+  // system_error(operation_aborted). The default suits a backend whose tool set never changes:
+  // it waits until cancelled.
+  virtual boost::asio::awaitable<std::uint64_t> async_wait_tools_changed(std::uint64_t seen);
 };
 
 }  // namespace exai::routes

@@ -1,10 +1,12 @@
-// One upstream daemon connection (issue 5, house-style 6): run() owns connect, WebSocket
+// One upstream daemon connection (house-style 6): run() owns connect, WebSocket
 // handshake, hello, the reader || writer || housekeeper session, failing every sent call at once
 // on loss, and backoff + reconnect. The pool's callers never touch the socket.
 #include "gateway/pool/pool_impl.hpp"
 
 #include "codecs/parse.hpp"
 #include "net/asio_frame_warning.hpp"
+#include "net/take_batch.hpp"
+#include "net/ws_close_code.hpp"
 #include "observability/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -16,7 +18,7 @@
 #include <algorithm>
 #include <vector>
 
-namespace exai::pool::detail {
+namespace exai::gateway::pool::detail {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -117,7 +119,8 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
   }
 
   // The ack, within hello_timeout. Racing this one read with a timer is fine: on timeout the
-  // attempt is abandoned and the stream with it (gotcha 5 is about the long-lived read loop).
+  // attempt is abandoned and the stream with it (toolchain-and-peers.md
+  // coroutine item 5 is about the long-lived read loop).
   std::string text;
   timer_.expires_after(o.hello_timeout);
   auto raced = co_await (transport_->async_read(text) || timer_.async_wait(use_nothrow));
@@ -129,7 +132,7 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
   }
   if (auto ec = std::get<0>(raced)) {
     const auto code = transport_->close_code();
-    if (code && *code == 1008) {
+    if (code && *code == static_cast<std::uint16_t>(net::ws_close_code::policy_violation)) {
       EXAI_LOG(warn, "pool", "daemon refused the connection (1008: too many connections)",
                {"conn", name_}, {"endpoint", ep.to_string()});
       co_return attempt_end::refused_limit;
@@ -175,7 +178,8 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
   try {
     co_await async_session();
   } catch (const std::exception&) {
-    // operator|| may rethrow a branch's abort (gotcha 3); the session is over either way.
+    // operator|| may rethrow a branch's abort (toolchain-and-peers.md,
+    // coroutine item 3); the session is over either way.
   }
   closing_ = true;
   const bool hung = transport_->timed_out();
@@ -196,7 +200,7 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
     EXAI_LOG(warn, "pool", "upstream connection lost", {"conn", name_}, {"endpoint", ep.to_string()},
              {"close_code", code ? static_cast<int>(*code) : -1}, {"in_flight", table_.live()});
   }
-  // Every call sent on this connection fails now, not at its deadline (issue 5, "Failure").
+  // Every call sent on this connection fails now, not at its deadline.
   fail_all(stopping_ ? codecs::errc::shutting_down : codecs::errc::upstream_lost,
            stopping_                ? "the gateway is shutting down"
            : loss_reason_.empty()   ? "daemon connection lost"
@@ -223,9 +227,7 @@ asio::awaitable<void> upstream_connection::async_reader() {
 
 asio::awaitable<void> upstream_connection::async_writer() {
   // Every session's calls share this connection: whatever queued up while the last write was
-  // out goes in the next one, as a single send (issue 7). Bounded so a backlog still yields.
-  constexpr std::size_t max_batch_frames = 128;
-  constexpr std::size_t max_batch_bytes = 256 * 1024;
+  // out goes in the next one, as a single send (net::take_batch).
   std::vector<std::string> batch;
   for (;;) {
     while (outq_.empty()) {
@@ -236,13 +238,7 @@ asio::awaitable<void> upstream_connection::async_writer() {
     }
     if (closing_) co_return;
     batch.clear();
-    std::size_t bytes = 0;
-    while (!outq_.empty() && batch.size() < max_batch_frames &&
-           (batch.empty() || bytes + outq_.front().size() <= max_batch_bytes)) {
-      bytes += outq_.front().size();
-      batch.push_back(std::move(outq_.front()));
-      outq_.pop_front();
-    }
+    net::take_batch(outq_, batch, net::batch_limits{});
     boost::system::error_code ec;
     if (batch.size() == 1) {
       ec = co_await transport_->async_write(batch.front());
@@ -284,7 +280,7 @@ asio::awaitable<void> upstream_connection::async_housekeeper() {
         pool_.on_capacity();
         break;
       case housekeeping::close_connection:
-        // Serial: the connection is stuck behind a call nobody waits for (issue 5, bounded by
+        // Serial: the connection is stuck behind a call nobody waits for (bounded by
         // abandon_timeout): close it; run() replaces it.
         EXAI_LOG(warn, "pool", "abandoned call held a serial connection too long; replacing it",
                  {"conn", name_},
@@ -452,4 +448,4 @@ void upstream_connection::deliver_final(const call_ptr& c, op::server_message& m
   pool_.complete(c, std::move(out));
 }
 
-}  // namespace exai::pool::detail
+}  // namespace exai::gateway::pool::detail

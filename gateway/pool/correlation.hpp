@@ -1,4 +1,4 @@
-// The correlation table of one upstream connection (issue 5, house-style 7): upstream request_id
+// The correlation table of one upstream connection (house-style 7): upstream request_id
 // -> the waiting call, states sent -> done | abandoned (the "queued" state lives in the pool's
 // FIFO). Pure: it decides which entry a decoded daemon message belongs to and what it means; the
 // connection acts on the verdict. W is the waiter handle (a shared_ptr in the pool, an int in
@@ -22,7 +22,7 @@
 #include <variant>
 #include <vector>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 enum class entry_state : std::uint8_t { sent, abandoned };
 
@@ -187,4 +187,4 @@ class correlation_table {
   bool serial_;
 };
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool

@@ -1,4 +1,4 @@
-// The daemon pool's dispatch side (issue 5): admission into a bounded FIFO, least-loaded
+// The daemon pool's dispatch side: admission into a bounded FIFO, least-loaded
 // dispatch, the per-call deadline and cancellation, the cached tool list, and shutdown.
 // Connections (connection.cpp) own the sockets; nothing here touches one.
 #include "gateway/pool/pool_impl.hpp"
@@ -9,13 +9,14 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 namespace detail {
 
@@ -32,7 +33,7 @@ bool coroutine_is_cancelled(const asio::cancellation_state& cs) {
   return cs.cancelled() != asio::cancellation_type::none;
 }
 
-// `outcome` of the per-call log record (issue 6): the session's values, plus "lost" for a
+// `outcome` of the per-call log record: the session's values, plus "lost" for a
 // daemon connection that dropped under the call.
 std::string_view outcome_name(const codecs::result<codecs::tool_result>& r) {
   if (r) return r->is_error ? "error" : "ok";
@@ -55,6 +56,7 @@ pool_impl::pool_impl(asio::any_io_executor ex, pool_options opts, transport_fact
       opts_(std::move(opts)),
       factory_(std::move(factory)),
       jitter_rng_(jitter_engine()),
+      tools_changed_(ex_, clock::time_point::max()),
       all_stopped_(ex_) {
   upstream_max_ = opts_.upstream_max_message;
   namespace n = obs::names;
@@ -283,7 +285,7 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
   c->frame = op::encode_text(m);
   if (c->frame.size() > upstream_max_) {
     // The daemon would close the shared connection (1009) and fail everyone's calls on it:
-    // this call fails alone, before anything is written (issue 14).
+    // this call fails alone, before anything is written.
     co_return codecs::error(errc::tool_failed,
                             "the call is " + std::to_string(c->frame.size()) +
                                 " bytes as a daemon message, over the daemon's limit of " +
@@ -296,7 +298,7 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
   c->deadline = std::min(ctx.deadline, now + budget);
   c->submitted = now;
   calls_.fetch_add(1, std::memory_order_relaxed);
-  // One debug record per call at its end (issue 6: per-request fields). Never the arguments.
+  // One debug record per call at its end, with the per-request fields. Never the arguments.
   auto log_call = [&](const codecs::result<codecs::tool_result>& r) {
     EXAI_LOG(debug, "pool", "call", {"session", ctx.session}, {"client_id", ctx.client_id},
              {"request_id", c->id}, {"tool", c->tool}, {"conn", c->conn_name},
@@ -315,6 +317,9 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
     co_return e;
   }
 
+  // The call's one timer is its deadline: not routes::async_with_deadline, because the waiter must
+  // wake early for other reasons too (the reply, an unreachable daemon) and then decide what the
+  // daemon is told (cancel, abandon); racing a second timer would add one per call.
   for (;;) {
     if (!c->outcome) {
       c->wake.expires_at(wait_until(*c));
@@ -430,11 +435,14 @@ void pool_impl::on_tool_list(upstream_connection& c, const op::server_message* m
   EXAI_LOG(info, "pool", "tool list loaded", {"conn", c.name()}, {"tools", tools_.size()},
            {"changed", changed});
   for (auto* t : list_waiters_) t->cancel();
-  if (changed && on_tools_changed_ && *on_tools_changed_) (*on_tools_changed_)();
+  if (changed) {
+    ++tools_generation_;
+    tools_changed_.cancel();
+  }
 }
 
 void pool_impl::on_down(upstream_connection& c, bool was_ready) {
-  // Refreshed after a reconnect (issue 5): the daemon may have been replaced by another version.
+  // Refreshed after a reconnect: the daemon may have been replaced by another version.
   if (was_ready) tools_stale_ = true;
   (void)c;
   // Calls queued for a connection keep waiting for another one or the reconnect, but only for
@@ -562,6 +570,20 @@ asio::awaitable<codecs::result<json::array>> pool_impl::async_list_tools() {
   co_return tools_;
 }
 
+asio::awaitable<std::uint64_t> pool_impl::async_wait_tools_changed(std::uint64_t seen) {
+  auto self = shared_from_this();  // a waiter may outlive the daemon_pool object
+  while (tools_generation_ <= seen) {
+    boost::system::error_code ec;
+    co_await tools_changed_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    // A change cancels the timer for everyone; our own cancellation ends the wait.
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) {
+      throw boost::system::system_error(asio::error::operation_aborted);
+    }
+  }
+  co_return tools_generation_;
+}
+
 }  // namespace detail
 
 // ---- public API --------------------------------------------------------------------------------
@@ -570,13 +592,12 @@ daemon_pool::daemon_pool(boost::asio::any_io_executor ex, pool_options opts)
     : daemon_pool(std::move(ex), std::move(opts), &make_beast_transport) {}
 
 daemon_pool::daemon_pool(boost::asio::any_io_executor ex, pool_options opts, transport_factory factory)
-    : impl_(std::make_shared<detail::pool_impl>(std::move(ex), std::move(opts), std::move(factory))) {
-  impl_->set_tools_changed(&on_tools_changed);
-}
+    : impl_(std::make_shared<detail::pool_impl>(std::move(ex), std::move(opts), std::move(factory))) {}
 
-daemon_pool::~daemon_pool() {
-  impl_->owner_gone();
-  impl_->stop_now();
+daemon_pool::~daemon_pool() { impl_->stop_now(); }
+
+boost::asio::awaitable<std::uint64_t> daemon_pool::async_wait_tools_changed(std::uint64_t seen) {
+  co_return co_await impl_->async_wait_tools_changed(seen);
 }
 
 void daemon_pool::start() { impl_->start(); }
@@ -600,7 +621,7 @@ boost::asio::awaitable<codecs::result<boost::json::array>> daemon_pool::async_li
 }
 
 // Not a coroutine itself: the caller awaits pool_impl::async_call directly, one frame fewer per
-// call (issue 7). async_call moves to the pool's executor when the caller runs elsewhere.
+// call. async_call moves to the pool's executor when the caller runs elsewhere.
 boost::asio::awaitable<codecs::result<codecs::tool_result>> daemon_pool::async_call_tool(
     std::string name, boost::json::object arguments, routes::call_context ctx) {
   return impl_->async_call(std::move(name), std::move(arguments), std::move(ctx));
@@ -610,4 +631,4 @@ bool daemon_pool::ready() const { return impl_->ready(); }
 
 daemon_pool::stats daemon_pool::snapshot() const { return impl_->snapshot(); }
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool

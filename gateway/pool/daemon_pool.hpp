@@ -1,4 +1,4 @@
-// The daemon pool (issue 5): a routes::tool_backend that fans tool calls over pooled WebSocket
+// The daemon pool: a routes::tool_backend that fans tool calls over pooled WebSocket
 // connections to exai-daemon (multiplexed: many calls per connection, real cancel) or the
 // reference daemon (serial: one call at a time per connection, at most 10 per address).
 //
@@ -9,7 +9,7 @@
 #pragma once
 
 #include "gateway/pool/pool_options.hpp"
-#include "gateway/pool/ws_transport.hpp"
+#include "gateway/pool/upstream_transport.hpp"
 #include "routes/tool_backend.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -22,7 +22,7 @@
 #include <memory>
 #include <string>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 namespace detail {
 class pool_impl;
@@ -67,8 +67,8 @@ class daemon_pool final : public routes::tool_backend {
 
   // A connection is ready and the tool list is loaded (for /ready).
   bool ready() const override;
-  // Every call waits on a timer at its deadline already (pool_impl::async_call).
-  bool enforces_deadline() const override { return true; }
+  // A changed tool list: the first load, and a reload after a reconnect that differs.
+  boost::asio::awaitable<std::uint64_t> async_wait_tools_changed(std::uint64_t seen) override;
 
   struct stats {
     // Connections by state (metric exai_upstream_connections{state}).
@@ -97,4 +97,4 @@ class daemon_pool final : public routes::tool_backend {
   std::shared_ptr<detail::pool_impl> impl_;
 };
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool

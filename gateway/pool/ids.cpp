@@ -3,7 +3,7 @@
 
 #include <array>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 namespace {
 constexpr char hex_digits[] = "0123456789abcdef";
@@ -27,7 +27,7 @@ std::string id_source::uuid_v4() {
   }
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);  // version 4
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // variant 10xx
-  std::string s(36, '-');  // filled in place: this runs once per call (issue 7 profile)
+  std::string s(36, '-');  // filled in place: this runs once per call
   std::size_t at = 0;
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // the dash already there
@@ -59,4 +59,4 @@ bool is_uuid_v4(std::string_view s) noexcept {
   return s[14] == '4' && (s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
 }
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 // Not thread-safe: one per pool, used on the pool's executor.
 class id_source {
@@ -27,4 +27,4 @@ class id_source {
 
 bool is_uuid_v4(std::string_view s) noexcept;
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <string>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 mode_decision decide_mode(const codecs::op::hello_ack& ack, std::uint32_t default_inflight) noexcept {
   mode_decision d;
@@ -81,7 +81,7 @@ codecs::result<codecs::tool_result> call_outcome(const codecs::op::wire_error& e
     case codecs::errc::tool_not_found:
       return daemon_error(codecs::errc::tool_not_found, "the daemon does not know this tool", e);
     case codecs::errc::invalid_params: {
-      // The field detail the embedded backend gives (issue 14): the daemon's message, bounded.
+      // The field detail the embedded backend gives: the daemon's message, bounded.
       auto err = daemon_error(codecs::errc::invalid_params, "the daemon rejected the tool arguments", e);
       if (!e.message.empty()) err.message += ": " + codecs::excerpt(e.message, 512);
       return err;
@@ -132,4 +132,4 @@ bool is_reference_failure_document(const codecs::tool_result& r) noexcept {
   return false;
 }
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool

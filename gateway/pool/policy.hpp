@@ -1,4 +1,4 @@
-// The pool's pure decisions (issue 5, house-style 12), unit-tested without sockets: the mode a
+// The pool's pure decisions (house-style 12), unit-tested without sockets: the mode a
 // hello_ack grants, which connection takes a call, queue admission, when a serial daemon address
 // gets another connection, what a closed connection means, what to do with abandoned calls, and
 // how a daemon's error becomes a tool result or an error.
@@ -14,7 +14,7 @@
 #include <optional>
 #include <span>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 enum class conn_mode : std::uint8_t { serial, multiplexed };
 
@@ -87,4 +87,4 @@ codecs::result<codecs::tool_result> call_outcome(const codecs::op::wire_error& e
 // serial connection can mark it is_error for MCP clients. Our daemon sets is_error itself.
 bool is_reference_failure_document(const codecs::tool_result& r) noexcept;
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool

@@ -1,6 +1,6 @@
 // Internals of the daemon pool, shared by connection.cpp (run: connect, hello, reader || writer,
 // loss, backoff) and daemon_pool.cpp (call: admission, FIFO, dispatch, deadline, tool list).
-// No Beast here: the socket is behind ws_transport.
+// No Beast here: the socket is behind upstream_transport.
 #pragma once
 
 #include "net/backoff.hpp"
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-namespace exai::pool::detail {
+namespace exai::gateway::pool::detail {
 
 using net::backoff_policy;  // reconnect delays (net/backoff.hpp, shared with the model providers)
 
@@ -106,7 +106,7 @@ class upstream_connection {
   pool_impl& pool_;
   std::size_t endpoint_;
   std::string name_;
-  std::unique_ptr<ws_transport> transport_;
+  std::unique_ptr<upstream_transport> transport_;
   conn_state state_ = conn_state::idle;
   mode_decision mode_{};
   correlation_table<call_ptr> table_;
@@ -148,8 +148,8 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
   void start();
   boost::asio::awaitable<void> async_stop();
   void stop_now();  // no waiting (destructor)
-  void owner_gone() { on_tools_changed_ = nullptr; }
-  void set_tools_changed(std::function<void()>* f) { on_tools_changed_ = f; }
+  // tool_backend::async_wait_tools_changed.
+  boost::asio::awaitable<std::uint64_t> async_wait_tools_changed(std::uint64_t seen);
 
   boost::asio::awaitable<codecs::result<boost::json::array>> async_list_tools();
   boost::asio::awaitable<codecs::result<codecs::tool_result>> async_call(
@@ -158,7 +158,7 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
   daemon_pool::stats snapshot() const;
 
   // ---- for connections (pool executor) -------------------------------------------------
-  std::unique_ptr<ws_transport> make_transport() { return factory_(ex_); }
+  std::unique_ptr<upstream_transport> make_transport() { return factory_(ex_); }
   id_source& ids() { return ids_; }
   double jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_rng_); }
   const endpoint& endpoint_of(std::size_t i) const { return eps_[i].ep; }
@@ -223,7 +223,8 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
   bool tools_loaded_ = false;
   bool tools_fetching_ = false;
   bool tools_stale_ = false;       // a ready connection was lost since the list was fetched
-  std::function<void()>* on_tools_changed_ = nullptr;
+  std::uint64_t tools_generation_ = 0;   // grows at each change of the tool list
+  boost::asio::steady_timer tools_changed_;  // never expires: cancel() wakes the waiters
 
   bool started_ = false;
   bool stopping_ = false;
@@ -249,4 +250,4 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
   friend class upstream_connection;
 };
 
-}  // namespace exai::pool::detail
+}  // namespace exai::gateway::pool::detail

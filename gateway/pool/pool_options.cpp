@@ -1,4 +1,4 @@
-// Parsing and validation of the pool's configuration ("upstream" section, issue 5): a bad value
+// Parsing and validation of the pool's configuration ("upstream" section): a bad value
 // stops startup with a message naming the key (house-style 17).
 #include "gateway/pool/pool_options.hpp"
 
@@ -7,7 +7,7 @@
 #include <charconv>
 #include <limits>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 namespace json = boost::json;
 using codecs::errc;
@@ -76,12 +76,9 @@ codecs::result<std::int64_t> integer(const json::value& v, std::string_view key,
 
 }  // namespace
 
-codecs::result<pool_options> parse_pool_options(const json::object& section,
-                                                std::vector<std::string> urls, std::string token) {
+codecs::result<pool_options> parse_pool_keys(const json::object& section) {
   pool_options o;
-  o.token = std::move(token);
   constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
-  std::vector<std::string> config_urls;
 
   for (const auto& kv : section) {
     const std::string_view key = kv.key();
@@ -150,11 +147,9 @@ codecs::result<pool_options> parse_pool_options(const json::object& section,
       if (!arr) return bad_key(key, "must be an array of ws://HOST:PORT strings");
       for (const auto& u : *arr) {
         if (!u.is_string()) return bad_key(key, "must be an array of ws://HOST:PORT strings");
-        config_urls.emplace_back(u.get_string());
       }
     } else if (key == "url") {
       if (!v.is_string()) return bad_key(key, "must be a ws://HOST:PORT string");
-      config_urls.emplace_back(v.get_string());
     } else {
       return bad_key(key, "unknown key");
     }
@@ -162,7 +157,21 @@ codecs::result<pool_options> parse_pool_options(const json::object& section,
   }
   if (o.backoff_max < o.backoff_initial) return bad_key("backoff_max_ms", "must be >= backoff_initial_ms");
 
-  if (urls.empty()) urls = std::move(config_urls);
+  return o;
+}
+
+codecs::result<pool_options> parse_pool_options(const json::object& section,
+                                                std::vector<std::string> urls, std::string token) {
+  auto parsed = parse_pool_keys(section);
+  if (!parsed) return parsed.error();
+  pool_options o = std::move(*parsed);
+  o.token = std::move(token);
+  if (urls.empty()) {  // the section's own (types checked by parse_pool_keys)
+    if (const auto* a = section.if_contains("urls")) {
+      for (const auto& u : a->get_array()) urls.emplace_back(u.get_string());
+    }
+    if (const auto* u = section.if_contains("url")) urls.emplace_back(u->get_string());
+  }
   if (urls.empty()) return error(errc::invalid_params, "no upstream daemon: give --upstream ws://HOST:PORT");
   for (const auto& u : urls) {
     auto ep = parse_ws_url(u);
@@ -172,4 +181,4 @@ codecs::result<pool_options> parse_pool_options(const json::object& section,
   return o;
 }
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool

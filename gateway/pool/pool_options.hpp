@@ -1,4 +1,4 @@
-// Configuration of the daemon pool (issue 5): plain data with documented defaults, parsed and
+// Configuration of the daemon pool: plain data with documented defaults, parsed and
 // validated once from the gateway config's "upstream" section (house-style 17).
 #pragma once
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 // One daemon address (a replica). ws://HOST:PORT[/path]
 struct endpoint {
@@ -74,4 +74,8 @@ codecs::result<endpoint> parse_ws_url(std::string_view url);
 codecs::result<pool_options> parse_pool_options(const boost::json::object& upstream_section,
                                                  std::vector<std::string> urls, std::string token);
 
-}  // namespace exai::pool
+// The keys of the section alone, with the same checks (urls and url: their types only): no
+// endpoints, no token. The gateway's configuration parses the section once with it.
+codecs::result<pool_options> parse_pool_keys(const boost::json::object& upstream_section);
+
+}  // namespace exai::gateway::pool

@@ -2,6 +2,7 @@
 // with a large result), progress reporting and failing tools, and a switch that makes the backend unavailable.
 #pragma once
 
+#include "routes/deadline.hpp"
 #include "routes/tool_backend.hpp"
 
 #include <boost/asio/redirect_error.hpp>
@@ -38,8 +39,16 @@ class fake_backend final : public routes::tool_backend {
     co_return tools;
   }
 
+  // Ends each call by ctx.deadline, as every backend must (tool_backend's deadline contract).
   boost::asio::awaitable<codecs::result<codecs::tool_result>> async_call_tool(
       std::string name, boost::json::object args, routes::call_context ctx) override {
+    const auto deadline = ctx.deadline;
+    co_return co_await routes::async_with_deadline(
+        call_body(std::move(name), std::move(args), std::move(ctx)), deadline);
+  }
+
+  boost::asio::awaitable<codecs::result<codecs::tool_result>> call_body(
+      std::string name, boost::json::object args, routes::call_context ctx) {
     namespace asio = boost::asio;
     ++calls;
     routes::call_context copy = ctx;

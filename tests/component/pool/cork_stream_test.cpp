@@ -322,8 +322,8 @@ struct batch_result {
   std::size_t accepted = 0;  // messages whose write completed without error
 };
 
-// The transports' batch write, as written in gateway/ws_transport.cpp (async_write_messages) and
-// gateway/pool/ws_transport.cpp (async_write_batch): all but the last message corked, the last
+// The transports' batch write, as written in gateway/ws_listener.cpp (async_write_messages) and
+// gateway/pool/upstream_transport.cpp (async_write_batch): all but the last message corked, the last
 // uncorked, the cork lifted on every exit. `after_each(i)` lets a test act between messages.
 asio::awaitable<batch_result> async_write_batch(websocket::stream<corked>& ws,
                                                 const std::vector<std::string>& texts,

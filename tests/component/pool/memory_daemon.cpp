@@ -8,14 +8,14 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-namespace exai::pool::ctest {
+namespace exai::gateway::pool::ctest {
 
 namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 using steady = std::chrono::steady_clock;
 }  // namespace
 
-class memory_transport final : public ws_transport {
+class memory_transport final : public upstream_transport {
  public:
   memory_transport(memory_daemon& d, asio::any_io_executor ex) : daemon_(d), ex_(ex) {}
 
@@ -64,7 +64,7 @@ class memory_transport final : public ws_transport {
 };
 
 transport_factory memory_daemon::factory() {
-  return [this](asio::any_io_executor ex) -> std::unique_ptr<ws_transport> {
+  return [this](asio::any_io_executor ex) -> std::unique_ptr<upstream_transport> {
     return std::make_unique<memory_transport>(*this, ex);
   };
 }
@@ -130,4 +130,4 @@ asio::awaitable<std::optional<memory_daemon::session>> memory_daemon::accept_rea
   co_return session{l, std::move(*hello)};
 }
 
-}  // namespace exai::pool::ctest
+}  // namespace exai::gateway::pool::ctest

@@ -3,7 +3,7 @@
 // test body plays the daemon message by message. No sockets; timers only.
 #pragma once
 
-#include "gateway/pool/ws_transport.hpp"
+#include "gateway/pool/upstream_transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-namespace exai::pool::ctest {
+namespace exai::gateway::pool::ctest {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -77,4 +77,4 @@ class memory_daemon {
 
 json::object echo_tool_list();
 
-}  // namespace exai::pool::ctest
+}  // namespace exai::gateway::pool::ctest

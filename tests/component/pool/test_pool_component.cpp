@@ -8,6 +8,7 @@
 #include "observability/log.hpp"
 #include "tests/component/pool/memory_daemon.hpp"
 #include "tests/support/coro.hpp"
+#include "tests/support/tool_changes.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,8 +22,9 @@
 #include <map>
 #include <set>
 
-using namespace exai::pool;
-using namespace exai::pool::ctest;
+using namespace exai::gateway::pool;
+using exai::test::tool_changes;
+using namespace exai::gateway::pool::ctest;
 using exai::codecs::errc;
 using call_result = exai::codecs::result<exai::codecs::tool_result>;
 using steady = std::chrono::steady_clock;
@@ -336,8 +338,7 @@ asio::awaitable<void> tool_list_body() {
   // async_list_tools waits this long for a first list before it answers unavailable.
   o.unreachable_wait = ms(100);
   daemon_pool pool(ex, o, d.factory());
-  int changes = 0;
-  pool.on_tools_changed = [&changes] { ++changes; };
+  tool_changes watched(pool, ex);
   pool.start();
   auto l = co_await d.accept();
   BOOST_TEST_REQUIRE(l != nullptr);
@@ -359,7 +360,7 @@ asio::awaitable<void> tool_list_body() {
   auto res = echo_tool_list();  // old daemons omit request_id
   memory_daemon::send(l, res);
   BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready(); }, ms(1000)));
-  BOOST_TEST(changes == 1);
+  BOOST_TEST(watched.count() == 1);
 
   // Reconnect: fetched again; a different list is announced.
   l->close();
@@ -373,7 +374,7 @@ asio::awaitable<void> tool_list_body() {
   res2["tools"].as_array().push_back(json::object{{"name", "second"}, {"inputSchema", json::object{{"type", "object"}}}});
   res2["request_id"] = list2->at("request_id");
   memory_daemon::send(l2, res2);
-  BOOST_TEST_REQUIRE(co_await wait_until([&] { return changes == 2; }, ms(1000)));
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return watched.count() == 2; }, ms(1000)));
   auto tools = co_await pool.async_list_tools();
   BOOST_TEST_REQUIRE(tools.has_value());
   BOOST_TEST(tools->size() == 2u);

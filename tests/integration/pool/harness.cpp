@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-namespace exai::pool::itest {
+namespace exai::gateway::pool::itest {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
@@ -150,4 +150,4 @@ asio::awaitable<bool> fanout::wait_all(ms timeout) {
   co_return pending_ == 0;
 }
 
-}  // namespace exai::pool::itest
+}  // namespace exai::gateway::pool::itest

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace exai::pool::itest {
+namespace exai::gateway::pool::itest {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -93,4 +93,4 @@ class fanout {
   asio::steady_timer done_;
 };
 
-}  // namespace exai::pool::itest
+}  // namespace exai::gateway::pool::itest

@@ -8,7 +8,7 @@
 #include <csignal>
 #include <set>
 
-namespace exai::pool::itest {
+namespace exai::gateway::pool::itest {
 
 using codecs::errc;
 
@@ -257,4 +257,4 @@ asio::awaitable<void> scenario_basics(daemon_pool& pool, bool multiplexed) {
   if (multiplexed) BOOST_TEST(updates >= 2u, updates << " progress updates");
 }
 
-}  // namespace exai::pool::itest
+}  // namespace exai::gateway::pool::itest

@@ -4,7 +4,7 @@
 
 #include "tests/integration/pool/harness.hpp"
 
-namespace exai::pool::itest {
+namespace exai::gateway::pool::itest {
 
 // `clients` coroutines, each with `per_client` echo calls in flight at once; every answer must
 // carry its own text.
@@ -27,4 +27,4 @@ asio::awaitable<void> scenario_kill_and_restart(daemon_pool& pool, peer& daemon,
 // Readiness, the tool list, unknown tools, tool-level failures, progress.
 asio::awaitable<void> scenario_basics(daemon_pool& pool, bool multiplexed);
 
-}  // namespace exai::pool::itest
+}  // namespace exai::gateway::pool::itest

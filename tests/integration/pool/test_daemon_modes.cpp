@@ -3,14 +3,16 @@
 // runs in-process on a test io_context; the daemon is a child process on loopback.
 #define BOOST_TEST_MODULE pool_daemon_modes
 #include "tests/integration/pool/scenarios.hpp"
+#include "tests/support/tool_changes.hpp"
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
 
-using namespace exai::pool;
-using namespace exai::pool::itest;
+using namespace exai::gateway::pool;
+using exai::test::tool_changes;
+using namespace exai::gateway::pool::itest;
 
 namespace {
 
@@ -28,11 +30,10 @@ asio::awaitable<void> wait_pool_ready(daemon_pool& pool, std::size_t connections
 asio::awaitable<void> basics_body(peer* d, mode_param m) {
   auto ex = co_await asio::this_coro::executor;
   daemon_pool pool(ex, test_options(d->port, 4));
-  int changes = 0;
-  pool.on_tools_changed = [&changes] { ++changes; };
+  tool_changes watched(pool, ex);
   pool.start();
   co_await wait_pool_ready(pool, 1);
-  BOOST_TEST(changes == 1);  // the first load
+  BOOST_TEST(watched.count() == 1);  // the first load
   co_await scenario_basics(pool, m.multiplexed());
   co_await pool.async_stop();
   BOOST_TEST(!pool.ready());
@@ -95,19 +96,18 @@ asio::awaitable<void> kill_body(peer* d, mode_param m) {
 asio::awaitable<void> tools_refresh_body(peer* d, mode_param m) {
   auto ex = co_await asio::this_coro::executor;
   daemon_pool pool(ex, test_options(d->port, 2));
-  int changes = 0;
-  pool.on_tools_changed = [&changes] { ++changes; };
+  tool_changes watched(pool, ex);
   pool.start();
   co_await wait_pool_ready(pool, 2);
   const std::size_t full = pool.snapshot().tools;
-  BOOST_TEST(changes == 1);
+  BOOST_TEST(watched.count() == 1);
 
   const std::uint16_t port = d->port;
   d->proc.kill();
   BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.snapshot().ready == 0; }, ms(5000)));
   *d = start_exai_daemon(m.compat, port, {"--tools", "core"});  // the later --tools wins
-  BOOST_TEST_REQUIRE(co_await wait_until([&] { return changes == 2; }, ms(10000)),
-                     "on_tools_changed not called after the daemon came back with other tools");
+  BOOST_TEST_REQUIRE(co_await wait_until([&] { return watched.count() == 2; }, ms(10000)),
+                     "no tool-set change seen after the daemon came back with other tools");
   const std::size_t core_only = pool.snapshot().tools;
   BOOST_TEST(core_only < full);
   auto tools = co_await pool.async_list_tools();
@@ -120,7 +120,7 @@ asio::awaitable<void> tools_refresh_body(peer* d, mode_param m) {
   *d = start_exai_daemon(m.compat, port, {"--tools", "core"});
   BOOST_TEST_REQUIRE(co_await wait_until([&] { return pool.ready() && pool.snapshot().ready == 2; }, ms(10000)));
   co_await sleep_for(ms(300));
-  BOOST_TEST(changes == 2);
+  BOOST_TEST(watched.count() == 2);
   co_await pool.async_stop();
 }
 

@@ -11,8 +11,8 @@
 
 #include <set>
 
-using namespace exai::pool;
-using namespace exai::pool::itest;
+using namespace exai::gateway::pool;
+using namespace exai::gateway::pool::itest;
 using exai::codecs::errc;
 
 namespace {

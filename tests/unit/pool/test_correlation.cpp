@@ -4,7 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-using namespace exai::pool;
+using namespace exai::gateway::pool;
 namespace op = exai::codecs::op;
 using table = correlation_table<int>;
 using clock_t_ = table::clock;

@@ -7,7 +7,7 @@
 
 #include <set>
 
-using namespace exai::pool;
+using namespace exai::gateway::pool;
 
 BOOST_AUTO_TEST_SUITE(ids)
 

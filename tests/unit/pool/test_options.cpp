@@ -4,7 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-using namespace exai::pool;
+using namespace exai::gateway::pool;
 using std::chrono::milliseconds;
 
 namespace {

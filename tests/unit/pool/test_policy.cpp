@@ -7,7 +7,7 @@
 
 #include <vector>
 
-using namespace exai::pool;
+using namespace exai::gateway::pool;
 namespace op = exai::codecs::op;
 using exai::codecs::errc;
 

@@ -1,7 +1,7 @@
-// The WebSocket listener for MCP and op clients (issue 4, "Transports"): HTTP upgrade with the
+// The WebSocket listener for MCP and op clients : HTTP upgrade with the
 // `mcp` subprotocol when offered, an Origin allow-list, the optional client token, connection and
 // message limits, keep-alive pings and the idle timeout (net/ws_keepalive.hpp). Beast lives only
-// in ws_transport.cpp.
+// in ws_listener.cpp.
 #pragma once
 
 #include "gateway/config.hpp"

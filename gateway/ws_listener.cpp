@@ -1,10 +1,11 @@
-// The WebSocket listener and transport (gateway/ws_transport.hpp): the only translation unit of
+// The WebSocket listener and transport (gateway/ws_listener.hpp): the only translation unit of
 // exai_gateway_lib that instantiates Beast's websocket and HTTP operations (house-style 16).
-#include "gateway/ws_transport.hpp"
+#include "gateway/ws_listener.hpp"
 
 #include "codecs/error.hpp"
 #include "net/cork_stream.hpp"
 #include "net/ws_keepalive.hpp"
+#include "net/ws_read.hpp"
 #include "observability/log.hpp"
 #include "routes/auth.hpp"
 
@@ -69,14 +70,14 @@ struct connection_count {
   std::atomic<std::size_t> open{0};
 };
 
-class ws_transport final : public message_transport {
+class ws_connection final : public message_transport {
  public:
-  ws_transport(ws_stream ws, std::shared_ptr<connection_count> count,
+  ws_connection(ws_stream ws, std::shared_ptr<connection_count> count,
                std::chrono::milliseconds idle_timeout)
       : ws_(std::move(ws)), count_(std::move(count)) {
     keepalive_.start(ws_, idle_timeout);
   }
-  ~ws_transport() override {
+  ~ws_connection() override {
     keepalive_.stop();
     count_->open.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -84,16 +85,8 @@ class ws_transport final : public message_transport {
   asio::any_io_executor get_executor() override { return ws_.get_executor(); }
 
   asio::awaitable<error_code> async_read_message(std::string_view& out) override {
-    buffer_.consume(buffer_.size());
-    // Frame by frame into the buffer: websocket::stream::async_read(DynamicBuffer) wraps these
-    // same reads in one more composed operation per message (issue 7 profile).
-    do {
-      auto [ec, n] = co_await ws_.async_read_some(buffer_.prepare(ws_.read_size_hint(buffer_)),
-                                                  tuple_awaitable);
-      buffer_.commit(n);
-      if (ec) co_return ec;  // message_too_big: Beast has already closed with 1009
-    } while (!ws_.is_message_done());
-    keepalive_.note_activity();
+    auto ec = co_await net::async_read_message(ws_, buffer_, [this] { keepalive_.note_activity(); });
+    if (ec) co_return ec;  // message_too_big: Beast has already closed with 1009
     const auto data = buffer_.cdata();
     out = std::string_view(static_cast<const char*>(data.data()), data.size());
     co_return error_code();
@@ -316,7 +309,7 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
       co_return;
     }
     // From here the transport owns the connection's place in the count.
-    self->handler(std::make_unique<ws_transport>(std::move(ws), self->count, limits.idle_timeout),
+    self->handler(std::make_unique<ws_connection>(std::move(ws), self->count, limits.idle_timeout),
                   authenticated);
   }
 };

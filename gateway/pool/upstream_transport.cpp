@@ -1,9 +1,10 @@
-// The Beast WebSocket client behind ws_transport: the pool's only TU that instantiates Beast's
+// The Beast WebSocket client behind upstream_transport: the pool's only TU that instantiates Beast's
 // websocket coroutine operations (toolchain-and-peers.md: ~25 s per such TU at -O0).
-#include "gateway/pool/ws_transport.hpp"
+#include "gateway/pool/upstream_transport.hpp"
 
 #include "net/cork_stream.hpp"
 #include "net/ws_keepalive.hpp"
+#include "net/ws_read.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -17,7 +18,7 @@
 #include <optional>
 #include <string>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 namespace {
 
@@ -27,7 +28,7 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-class beast_transport final : public ws_transport {
+class beast_transport final : public upstream_transport {
  public:
   explicit beast_transport(asio::any_io_executor ex) : connecting_(ex), resolver_(ex) {}
 
@@ -41,15 +42,15 @@ class beast_transport final : public ws_transport {
     if (cec) co_return cec;
     connecting_.expires_never();
     if (closed_) co_return asio::error::operation_aborted;
-    // The websocket sits straight on the socket (issue 7): after the upgrade its own timer does
+    // The websocket sits straight on the socket: after the upgrade its own timer does
     // the idle/ping timeouts, and tcp_stream's per-operation bookkeeping cost every read and write.
     ws_.emplace(std::move(connecting_.socket()));
     auto& ws = *ws_;
     ws.next_layer().next_layer().set_option(tcp::no_delay(true));
 
     // Beast times the handshakes; pings when idle, and dropping the connection when the daemon
-    // goes silent (issue 5), are net::ws_keepalive's, started once the upgrade is done (no timer
-    // re-armed per read: issue 7).
+    // goes silent, are net::ws_keepalive's, started once the upgrade is done (no timer
+    // re-armed per read).
     websocket::stream_base::timeout t{};
     t.handshake_timeout = p.connect_timeout;
     t.idle_timeout = websocket::stream_base::none();
@@ -72,21 +73,13 @@ class beast_transport final : public ws_transport {
 
   asio::awaitable<boost::system::error_code> async_read(std::string& out) override {
     if (!ws_) co_return asio::error::not_connected;
-    buffer_.clear();
-    // Frame by frame into the buffer: websocket::stream::async_read(DynamicBuffer) wraps these
-    // same reads in one more composed operation per message (issue 7 profile).
-    do {
-      auto [ec, n] = co_await ws_->async_read_some(buffer_.prepare(ws_->read_size_hint(buffer_)),
-                                                   use_nothrow);
-      buffer_.commit(n);
-      if (ec) {
-        if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
-        co_return ec;
-      }
-      // Every piece counts: a large message arriving slowly is a daemon at work, not a silent
-      // one (the busy timeout would otherwise take a long transfer for a hang).
-      keepalive_.note_activity();
-    } while (!ws_->is_message_done());
+    // Every piece counts: a large message arriving slowly is a daemon at work, not a silent one
+    // (the busy timeout would otherwise take a long transfer for a hang).
+    auto ec = co_await net::async_read_message(*ws_, buffer_, [this] { keepalive_.note_activity(); });
+    if (ec) {
+      if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
+      co_return ec;
+    }
     out = beast::buffers_to_string(buffer_.data());
     co_return boost::system::error_code{};
   }
@@ -138,7 +131,7 @@ class beast_transport final : public ws_transport {
 
 }  // namespace
 
-asio::awaitable<boost::system::error_code> ws_transport::async_write_batch(
+asio::awaitable<boost::system::error_code> upstream_transport::async_write_batch(
     std::span<const std::string> texts) {
   for (const auto& t : texts) {
     if (auto ec = co_await async_write(t)) co_return ec;
@@ -146,8 +139,8 @@ asio::awaitable<boost::system::error_code> ws_transport::async_write_batch(
   co_return boost::system::error_code{};
 }
 
-std::unique_ptr<ws_transport> make_beast_transport(asio::any_io_executor ex) {
+std::unique_ptr<upstream_transport> make_beast_transport(asio::any_io_executor ex) {
   return std::make_unique<beast_transport>(std::move(ex));
 }
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool

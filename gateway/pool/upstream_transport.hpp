@@ -1,6 +1,11 @@
-// A small message-oriented WebSocket client transport (house-style 4): the pool's connections
-// talk through it, so Beast's websocket coroutines are instantiated in one TU (ws_transport.cpp)
-// and the connection logic can be driven by an in-memory transport in component tests.
+// The pool's WebSocket transport to a daemon (house-style 4): the pool's connections talk through
+// it, so Beast's websocket coroutines are instantiated in one TU (upstream_transport.cpp) and the
+// connection logic can be driven by an in-memory transport in component tests.
+// It shares its read loop (net/ws_read.hpp) and batched write (net::async_write_corked) with the
+// client side's gateway::message_transport, but not the interface: an upstream transport dials
+// and reconnects (async_connect), reports the daemon's close code and keep-alive verdicts, and is
+// closed abruptly; a client transport is accepted, serves stdio as well as WebSocket, and ends
+// with a close code of ours after its replies are written.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -16,7 +21,7 @@
 #include <span>
 #include <string>
 
-namespace exai::pool {
+namespace exai::gateway::pool {
 
 struct ws_connect_params {
   std::string host;
@@ -29,9 +34,9 @@ struct ws_connect_params {
 };
 
 // One WebSocket connection attempt. One reader and one writer at a time (house-style 5).
-class ws_transport {
+class upstream_transport {
  public:
-  virtual ~ws_transport() = default;
+  virtual ~upstream_transport() = default;
 
   // Resolves, connects and upgrades within connect_timeout; sets the read limit and the
   // keep-alive timeout (pings at idle_timeout/2, closed after idle_timeout without a frame).
@@ -39,14 +44,15 @@ class ws_transport {
   virtual boost::asio::awaitable<boost::system::error_code> async_connect(ws_connect_params p) = 0;
 
   // The next message (text or binary) into `out`. Keep one pending at all times while connected
-  // so control frames (pongs, close) are processed (toolchain gotcha 5: never race it with a
-  // timer). An error ends the connection; close_code() says whether the peer sent a close frame.
+  // so control frames (pongs, close) are processed (never race it with a timer:
+  // toolchain-and-peers.md, coroutine item 5). An error ends the connection; close_code() says
+  // whether the peer sent a close frame.
   virtual boost::asio::awaitable<boost::system::error_code> async_read(std::string& out) = 0;
 
   // Writes one text message; `text` must stay alive until the operation completes.
   virtual boost::asio::awaitable<boost::system::error_code> async_write(const std::string& text) = 0;
 
-  // Writes several text messages in order, as one send where the transport can (issue 7: a
+  // Writes several text messages in order, as one send where the transport can (a
   // syscall per frame was the gateway's largest cost); the texts must stay alive until it
   // completes. An error ends the connection. The default writes them one by one.
   virtual boost::asio::awaitable<boost::system::error_code> async_write_batch(
@@ -64,9 +70,9 @@ class ws_transport {
   virtual std::optional<std::uint16_t> close_code() const noexcept = 0;
 };
 
-using transport_factory = std::function<std::unique_ptr<ws_transport>(boost::asio::any_io_executor)>;
+using transport_factory = std::function<std::unique_ptr<upstream_transport>(boost::asio::any_io_executor)>;
 
 // The real one: Beast websocket over TCP.
-std::unique_ptr<ws_transport> make_beast_transport(boost::asio::any_io_executor ex);
+std::unique_ptr<upstream_transport> make_beast_transport(boost::asio::any_io_executor ex);
 
-}  // namespace exai::pool
+}  // namespace exai::gateway::pool
