@@ -291,7 +291,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     for (const auto& [f, v] : extra) res.set(f, v);
     res.keep_alive(keep);
     res.body() = std::move(body);
-    res.prepare_payload();
+    // RFC 9110 §8.6: no Content-Length on a 204.
+    if (status != 204) res.prepare_payload();
     requests_by_status(status).inc();
     stream.expires_after(std::chrono::seconds(30));
     auto [ec, n] = co_await bhttp::async_write(stream, res, tuple_awaitable);
