@@ -4,6 +4,7 @@
 
 #include "gateway/allocator.hpp"
 #include "gateway/embedded_backend.hpp"
+#include "gateway/http/server.hpp"
 #include "gateway/session.hpp"
 #include "gateway/stdio_transport.hpp"
 #include "gateway/ws_transport.hpp"
@@ -173,6 +174,16 @@ class app {
       o.endpoint = *cfg_.listen;
       o.limits = cfg_.websocket;
       o.token = cfg_.client_token;
+      http::server_options ho;
+      ho.allowed_origins = cfg_.websocket.allowed_origins;
+      ho.token = cfg_.client_token;
+      ho.max_body_bytes = cfg_.websocket.max_message_bytes;
+      ho.max_connections = cfg_.websocket.max_connections;
+      ho.read_timeout = cfg_.websocket.idle_timeout;
+      http_ = std::make_unique<http::server>(
+          ioc_.get_executor(), ho, http::session_sealer::from_env(),
+          [this](std::unique_ptr<message_transport> t) { start_session(std::move(t), true); });
+      o.http = http_.get();
       listener_ = std::make_unique<ws_listener>(
           ioc_.get_executor(), o,
           [this](std::unique_ptr<message_transport> t, bool authenticated) {
@@ -183,7 +194,8 @@ class app {
         return exit_startup_failure;
       }
       listener_->start();
-      EXAI_LOG(info, "gateway", "listening (WebSocket: MCP subprotocol \"mcp\" and op clients)",
+      EXAI_LOG(info, "gateway",
+               "listening (WebSocket: MCP subprotocol \"mcp\" and op clients; HTTP: /mcp, /sse)",
                {"address", listener_->local_endpoint()},
                {"auth", cfg_.client_token.empty() ? "none" : "token"});
     }
@@ -284,6 +296,7 @@ class app {
              {"grace_ms", static_cast<std::int64_t>(cfg_.shutdown_grace.count())},
              {"sessions", sessions_.size()});
     if (listener_) listener_->stop();
+    if (http_) http_->stop();
     for (auto& [p, s] : sessions_) s->shutdown(cfg_.shutdown_grace);
     asio::co_spawn(ioc_, finish(), asio::detached);
   }
@@ -330,6 +343,7 @@ class app {
 #if EXAI_HAVE_POOL
   pool::daemon_pool* pool_ = nullptr;
 #endif
+  std::unique_ptr<http::server> http_;  // before listener_: the listener refers to it
   std::unique_ptr<ws_listener> listener_;
   std::unique_ptr<net::admin_server> admin_;
   std::unordered_map<session*, std::shared_ptr<session>> sessions_;
