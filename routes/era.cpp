@@ -184,17 +184,18 @@ codecs::result<void> check_http_headers(const http_headers& h, std::string_view 
 }
 
 unsigned http_status_for(const error& e) noexcept {
-  switch (e.code) {
-    case errc::method_not_found: return 404;
-    case errc::parse_error:
-    case errc::message_too_large:
-    case errc::too_deep:
-    case errc::invalid_request:
-    case errc::unknown_dialect:
-    case errc::invalid_params:
-    case errc::unsupported_version:
-    case errc::header_mismatch:
-    case errc::missing_capability: return 400;
+  return http_status_for_code(codecs::jsonrpc_code(e.code));
+}
+
+unsigned http_status_for_code(std::int64_t code) noexcept {
+  switch (code) {
+    case -32601: return 404;
+    case -32700:
+    case -32600:
+    case -32602:
+    case -32020:
+    case -32021:
+    case -32022: return 400;
     default: return 200;
   }
 }

@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -110,6 +111,8 @@ codecs::result<void> check_http_headers(const http_headers& headers, std::string
 // a request the server refuses as malformed (bad `_meta`, unsupported version, header mismatch,
 // missing capability), 200 otherwise (the error travels in the JSON-RPC body).
 unsigned http_status_for(const codecs::error& e) noexcept;
+// The same for a JSON-RPC error code as found in a reply (0: not an error -> 200).
+unsigned http_status_for_code(std::int64_t jsonrpc_code) noexcept;
 
 // ---- translation between the legacy revisions --------------------------------------------------
 

@@ -2,7 +2,9 @@
 // request head (and, late, its body), so every status is unit-tested without a socket.
 #include "gateway/http/request_rules.hpp"
 
+#include "codecs/jsonrpc.hpp"
 #include "codecs/token.hpp"
+#include "routes/era.hpp"
 #include "gateway/ws_transport.hpp"  // origin_allowed: one Origin rule for both transports
 
 #include <boost/json/parse.hpp>
@@ -272,8 +274,58 @@ bool has_request(const json::value& message) noexcept {
   return as_request(message) != nullptr;
 }
 
-std::optional<rejection> check_era_headers(const request_head&, const json::value&) {
+bool is_modern_request(const json::value& message) noexcept {
+  const auto* o = message.if_object();
+  if (!o || !o->contains("id")) return false;
+  const auto* m = o->if_contains("method");
+  if (!m || !m->is_string()) return false;
+  const auto* p = o->if_contains("params");
+  static const json::object no_params;
+  const auto* params = p ? p->if_object() : nullptr;
+  return routes::era::is_modern(m->get_string(), params ? *params : no_params);
+}
+
+std::optional<rejection> check_era_headers(const request_head& h, const json::value& message) {
+  if (!is_modern_request(message)) return std::nullopt;
+  const auto& o = message.get_object();
+  const std::string_view method = o.at("method").get_string();
+  static const json::object no_params;
+  const auto* p = o.if_contains("params");
+  const auto& params = p && p->is_object() ? p->get_object() : no_params;
+  auto refuse = [&](const codecs::error& e) {
+    rejection r;
+    r.status = routes::era::http_status_for(e);
+    r.body = json::serialize(codecs::jsonrpc::encode_error(codecs::client_id{o.at("id")}, e));
+    return r;
+  };
+  // The headers are compared with what `_meta` says before that version is judged: a header that
+  // disagrees with the body is -32020 whatever the version (modern rule 13). Without a version
+  // string in `_meta` there is nothing to compare: validate() answers -32602.
+  const auto* meta = params.if_contains("_meta");
+  const auto* mo = meta ? meta->if_object() : nullptr;
+  const auto* v = mo ? mo->if_contains(routes::era::protocol_version_key) : nullptr;
+  if (v && v->is_string()) {
+    routes::era::http_headers headers;
+    if (h.has_protocol_version) headers.protocol_version = h.protocol_version;
+    if (h.has_mcp_method) headers.method = h.mcp_method;
+    if (h.has_mcp_name) headers.name = h.mcp_name;
+    auto checked = routes::era::check_http_headers(headers, method, params, v->get_string());
+    if (!checked) return refuse(checked.error());
+  }
+  auto valid = routes::era::validate(params);
+  if (!valid) return refuse(valid.error());
   return std::nullopt;
+}
+
+unsigned modern_reply_status(std::string_view reply_text) {
+  boost::system::error_code ec;
+  auto v = json::parse(reply_text, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  const auto* err = o ? o->if_contains("error") : nullptr;
+  const auto* eo = err ? err->if_object() : nullptr;
+  const auto* code = eo ? eo->if_contains("code") : nullptr;
+  if (!code || !code->is_int64()) return 200;
+  return routes::era::http_status_for_code(code->get_int64());
 }
 
 }  // namespace exai::gateway::http

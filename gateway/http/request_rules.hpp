@@ -26,6 +26,11 @@ struct request_head {
   std::string_view authorization;
   std::string_view session_id;        // Mcp-Session-Id
   std::string_view protocol_version;  // MCP-Protocol-Version
+  std::string_view mcp_method;        // Mcp-Method (2026-07-28)
+  std::string_view mcp_name;          // Mcp-Name (2026-07-28)
+  bool has_protocol_version = false;  // whether the headers above were sent at all
+  bool has_mcp_method = false;
+  bool has_mcp_name = false;
   std::optional<std::uint64_t> content_length;
 };
 
@@ -103,11 +108,21 @@ bool is_initialize(const boost::json::value& message) noexcept;
 // notifications and responses alone get 202.
 bool has_request(const boost::json::value& message) noexcept;
 
-// The one place where header rules that depend on the message and its era are checked (Mcp-Method,
-// Mcp-Name, MCP-Protocol-Version against `_meta` for 2026-07-28 requests). Today it checks
-// nothing; the modern era's checks plug in here.
+// Whether a POSTed message is one 2026-07-28 request (routes/era.hpp): it is served statelessly,
+// without Mcp-Session-Id, on a session that lives for this one exchange.
+bool is_modern_request(const boost::json::value& message) noexcept;
+
+// The one place where header rules that depend on the message and its era are checked. For a
+// 2026-07-28 request: its `_meta` (-32602, -32022) and then MCP-Protocol-Version, Mcp-Method
+// and Mcp-Name against the body (-32020), each refused with the status of
+// routes::era::http_status_for and a JSON-RPC error carrying the request's id. Legacy messages
+// pass.
 std::optional<rejection> check_era_headers(const request_head& h,
                                            const boost::json::value& message);
+
+// The HTTP status of a 2026-07-28 reply (one JSON-RPC response as text): 404 for -32601, 400 for
+// the refusals of routes::era::http_status_for_code, else 200.
+unsigned modern_reply_status(std::string_view reply_text);
 
 // A JSON-RPC error body (id null) for a rejection: clients that parse every body get JSON.
 std::string jsonrpc_error_body(int code, std::string_view message);

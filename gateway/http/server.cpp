@@ -413,9 +413,15 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                                            const request_head& h, std::string body_text) {
     auto body = read_post(body_text);
     if (body.error) co_return co_await refuse(stream, *body.error, true);
-    const bool init = is_initialize(*body.message);
+    // A 2026-07-28 request is stateless: no Mcp-Session-Id, a session for this exchange only
+    // (an initialize carrying the modern fields is such a request, answered -32601).
+    const bool modern = is_modern_request(*body.message);
+    const bool init = !modern && is_initialize(*body.message);
     std::shared_ptr<channel> ch;
-    if (init && h.session_id.empty()) {
+    if (modern) {
+      if (auto r = check_era_headers(h, *body.message)) co_return co_await refuse(stream, *r, true);
+      ch = self->open_channel(false);
+    } else if (init && h.session_id.empty()) {
       ch = self->open_channel(false);
     } else {
       if (h.session_id.empty()) co_return co_await refuse(stream, session_missing(), true);
@@ -483,7 +489,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
           }
           // (Temporaries stay out of co_await expressions: g++ 12 destroys some of them twice.)
           const std::string sid = init ? ch->token : std::string();
-          keep = co_await respond_json(stream, std::move(item.text), sid);
+          const unsigned status = modern ? modern_reply_status(item.text) : 200;
+          keep = co_await respond_json(stream, std::move(item.text), sid, status);
           done = true;
           break;
         }
@@ -532,19 +539,20 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     }
     error_code ignored;
     stream.socket().cancel(ignored);  // ends the peer watch
+    if (modern) ch->close();  // its one request answered (or abandoned)
     co_return keep;
   }
 
   static asio::awaitable<bool> respond_json(beast::tcp_stream& stream, std::string text,
-                                            const std::string& session_id) {
-    bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+                                            const std::string& session_id, unsigned status = 200) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
     res.set(bhttp::field::server, "exai-gateway");
     res.set(bhttp::field::content_type, "application/json");
     if (!session_id.empty()) res.set("Mcp-Session-Id", session_id);
     res.keep_alive(true);
     res.body() = std::move(text);
     res.prepare_payload();
-    requests_by_status(200).inc();
+    requests_by_status(status).inc();
     stream.expires_after(std::chrono::seconds(30));
     auto [ec, n] = co_await bhttp::async_write(stream, res, tuple_awaitable);
     co_return !ec;
@@ -677,6 +685,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     h.authorization = sv(req[bhttp::field::authorization]);
     h.session_id = sv(req["Mcp-Session-Id"]);
     h.protocol_version = sv(req["MCP-Protocol-Version"]);
+    h.mcp_method = sv(req["Mcp-Method"]);
+    h.mcp_name = sv(req["Mcp-Name"]);
+    h.has_protocol_version = req.find("MCP-Protocol-Version") != req.end();
+    h.has_mcp_method = req.find("Mcp-Method") != req.end();
+    h.has_mcp_name = req.find("Mcp-Name") != req.end();
     if (auto cl = parser.content_length()) h.content_length = *cl;
     const bool has_body = !parser.is_done();
 

@@ -5,6 +5,8 @@
 //
 //   node run.mjs [--bin DIR] [--url URL | --bridge] [--set NAME]... [--scenario NAME] [--keep DIR]
 //
+//   (default)   start exai-daemon and exai-gateway (its own HTTP listener, /mcp on the WebSocket
+//               port, the daemon behind its pool) on free loopback ports
 //   --url URL   test a gateway that already serves Streamable HTTP at URL
 //   --bridge    start exai-daemon and `exai-gateway --stdio` behind supergateway (stdio ->
 //               Streamable HTTP, from bench/peers). A measurement aid only: the bridge answers
@@ -90,7 +92,6 @@ function parseArgs(argv) {
   }
   if (o.sets.length === 0) o.sets = Object.keys(sets);
   for (const s of o.sets) if (!sets[s]) throw new Error(`unknown set ${s}`);
-  if (!o.url && !o.bridge) throw new Error('give --url URL or --bridge');
   return o;
 }
 
@@ -111,14 +112,33 @@ async function waitFor(check, what, ms = 20000) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-// exai-daemon with the conformance profile, and supergateway in front of `exai-gateway --stdio`.
-async function startBridge(bin, work) {
+// exai-daemon with the conformance profile (no token: loopback only, for this run).
+async function startDaemon(bin, work) {
   const ready = join(work, 'daemon-ready.json');
+  rmSync(ready, { force: true });
   const daemon = spawn(join(bin, 'exai-daemon'),
-    ['--listen', '127.0.0.1:0', '--ready-file', ready, '--tools', 'conformance', '--log-level', 'warn'],
+    ['--listen', '127.0.0.1:0', '--ready-file', ready, '--tools', 'conformance', '--log-level', 'error'],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, EXAI_WS_TOKEN: '' } });
   await waitFor(() => existsSync(ready), 'exai-daemon');
-  const ws = JSON.parse(readFileSync(ready, 'utf8')).ws;
+  return { daemon, ws: JSON.parse(readFileSync(ready, 'utf8')).ws };
+}
+
+// The gateway's own listener: Streamable HTTP at /mcp on its WebSocket port.
+async function startGateway(bin, work) {
+  const { daemon, ws } = await startDaemon(bin, work);
+  const ready = join(work, 'gateway-ready.json');
+  rmSync(ready, { force: true });
+  const gateway = spawn(join(bin, 'exai-gateway'),
+    ['--listen', '127.0.0.1:0', '--ready-file', ready, '--upstream', `ws://${ws}`, '--log-level', 'error'],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, EXAI_WS_TOKEN: '', EXAI_GATEWAY_TOKEN: '' } });
+  await waitFor(() => existsSync(ready), 'exai-gateway');
+  const addr = JSON.parse(readFileSync(ready, 'utf8')).ws;
+  return { url: `http://${addr}/mcp`, stop: () => { gateway.kill('SIGTERM'); daemon.kill('SIGTERM'); } };
+}
+
+// supergateway in front of `exai-gateway --stdio` (a measurement aid, see the head comment).
+async function startBridge(bin, work) {
+  const { daemon, ws } = await startDaemon(bin, work);
   const port = await freePort();
   const sg = join(root, 'bench/peers/node_modules/supergateway/dist/index.js');
   const gw = `${join(bin, 'exai-gateway')} --stdio --upstream ws://${ws} --log-level warn`;
@@ -133,7 +153,9 @@ async function startBridge(bin, work) {
 }
 
 function runSuite(set, url, outDir, scenario) {
-  const { pkg, args } = sets[set];
+  const { pkg } = sets[set];
+  // One scenario: the requirement set cannot be combined with --scenario; its wire version can.
+  const args = scenario && sets[set].args.length ? ['--spec-version', set] : sets[set].args;
   const node = join(here, 'node_modules/.bin/node');
   const cli = join(here, 'node_modules', pkg, 'dist/index.js');
   const argv = [cli, 'server', '--url', url, ...args, '-o', outDir];
@@ -183,7 +205,7 @@ async function main() {
   mkdirSync(work, { recursive: true });
   let bridge = null;
   let url = o.url;
-  if (o.bridge) { bridge = await startBridge(o.bin, work); url = bridge.url; }
+  if (!url) { bridge = await (o.bridge ? startBridge : startGateway)(o.bin, work); url = bridge.url; }
   let failures = 0;
   const rows = [];
   try {
