@@ -201,6 +201,12 @@ export function verdict(scenario, checks) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  for (const need of ['node_modules/.bin/node', 'node_modules/conformance-latest', 'node_modules/conformance-next']) {
+    if (!existsSync(join(here, need))) {
+      console.error(`conformance: ${need} is missing in ${here}; run scripts/setup`);
+      process.exit(1);
+    }
+  }
   const work = o.keep ?? mkdtempSync(join(tmpdir(), "exai-conformance-"));
   mkdirSync(work, { recursive: true });
   let bridge = null;
