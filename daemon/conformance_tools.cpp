@@ -108,16 +108,26 @@ asio::awaitable<tool_result> with_progress(json::object, tool_context ctx) {
   co_return blocks({text_block("Progress test completed (0, 50 and 100 of 100 reported).")});
 }
 
-// Runs like the suite's logging fixtures: three steps about 50 ms apart. Log lines are not
-// relayed to MCP clients, so a request without a log level (the only thing these scenarios may
-// check of a server that does not declare logging) gets none.
-asio::awaitable<tool_result> logging_steps(json::object, tool_context) {
+// Three info-level log lines about 50 ms apart. The gateway relays them as notifications/message
+// only to a client that asked (logging/setLevel, or a modern request's _meta logLevel).
+asio::awaitable<tool_result> logging_steps(json::object, tool_context ctx) {
+  static constexpr std::string_view lines[] = {"Tool execution started", "Tool processing data",
+                                               "Tool execution completed"};
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (int i = 0; i < 2; ++i) {
-    timer.expires_after(std::chrono::milliseconds(50));
-    co_await timer.async_wait(asio::use_awaitable);
+  for (std::size_t i = 0; i < std::size(lines); ++i) {
+    if (i > 0) {
+      timer.expires_after(std::chrono::milliseconds(50));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    if (ctx.progress) {
+      codecs::progress_update u;
+      u.log_level = "info";
+      u.logger = "conformance";
+      u.log_data = lines[i];
+      ctx.progress(u);
+    }
   }
-  co_return blocks({text_block("Tool execution completed (started, processed data, completed).")});
+  co_return blocks({text_block("Tool execution completed (three log lines sent).")});
 }
 
 // Reached only when the client declared sampling (the gateway refuses the call with -32021

@@ -7,6 +7,7 @@
 #include "routes/cursor.hpp"
 #include "routes/deadline.hpp"
 #include "routes/era.hpp"
+#include "routes/logging.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -135,6 +136,7 @@ boost::asio::awaitable<reply> handle_initialize(codecs::inbound& in, request_con
   tools.emplace("listChanged", true);
   json::object caps;
   caps.emplace("tools", std::move(tools));
+  caps.emplace("logging", json::object());  // logging/setLevel; tools' log lines are relayed
   json::object result;
   result.emplace("protocolVersion", version);
   result.emplace("capabilities", std::move(caps));
@@ -160,7 +162,21 @@ boost::asio::awaitable<reply> handle_server_discover(codecs::inbound& in, reques
   info.server_name = ctx.options.server_name;
   info.server_version = ctx.options.server_version;
   info.hint = cache_hint_of(ctx.options);
+  info.logging = true;  // tools' log lines, for requests that set _meta logLevel
   co_return era::discover_result(info);
+}
+
+// Legacy only: the connection's threshold for tools' log lines (modern requests carry their own).
+boost::asio::awaitable<reply> handle_logging_set_level(codecs::inbound& in, request_context& ctx) {
+  if (era::is_modern(in.method, in.params)) co_return era::removed_method(in.method);
+  const auto* level = string_param(in.params, "level");
+  if (!level || !log_severity(*level)) {
+    co_return error(errc::invalid_params,
+                    "params.level must be one of debug, info, notice, warning, error, critical, "
+                    "alert, emergency");
+  }
+  ctx.session.log_level = std::string(*level);
+  co_return json::value(json::object());
 }
 
 boost::asio::awaitable<reply> handle_tools_list(codecs::inbound& in, request_context& ctx) {
@@ -345,6 +361,7 @@ handler find_route(std::string_view method, codecs::dialect d) noexcept {
       {"ping", &handle_ping, true, true},
       {"initialize", &handle_initialize, true, false},
       {"server/discover", &handle_server_discover, true, false},
+      {"logging/setLevel", &handle_logging_set_level, true, false},
       {"notifications/initialized", &handle_initialized, true, false},
       {"notifications/cancelled", &handle_cancelled, true, false},
       {"hello", &handle_op_hello, false, true},

@@ -42,6 +42,7 @@ struct session_state {
   bool authenticated = true;                    // false until a token was presented (when required)
   bool op_hello_done = false;
   std::string session_id;                       // ours, for logs and op hello_ack
+  std::optional<std::string> log_level;         // set by logging/setLevel (legacy era)
   // Cancels one of this session's in-flight requests (client id in that dialect). Returns false
   // when the id is unknown or already finished (both are ignored by the caller).
   std::function<bool(const codecs::client_id&, codecs::dialect)> cancel_request;
@@ -109,6 +110,8 @@ boost::asio::awaitable<codecs::result<boost::json::value>> handle_tools_list(
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_tools_call(
     codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_server_discover(
+    codecs::inbound&, request_context&);
+boost::asio::awaitable<codecs::result<boost::json::value>> handle_logging_set_level(
     codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_cancelled(
     codecs::inbound&, request_context&);
