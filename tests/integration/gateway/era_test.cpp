@@ -172,3 +172,54 @@ BOOST_AUTO_TEST_CASE(oldest_legacy_revision_gets_its_own_shapes) {
   current.send_json(tool_call(3, "version", {}));
   BOOST_TEST(current.read_json().at("result").as_object().contains("structuredContent"));
 }
+
+// Tools' log lines (the conformance fixture sends three at info): a legacy connection gets them
+// once it set a level at or below info, a modern request only when its own `_meta` asks.
+BOOST_AUTO_TEST_CASE(log_lines_reach_only_clients_that_asked) {
+  ws_gateway g(tools);
+  ws_client ws("127.0.0.1", g.ws_port());
+  auto call = [&](json::value id, json::object m = {}) {
+    json::object p{{"name", "test_tool_with_logging"}, {"arguments", json::object()}};
+    if (!m.empty()) p["_meta"] = std::move(m);
+    ws.send_json(rpc(std::move(id), "tools/call", std::move(p)));
+    // The notifications come before the response; count them until it arrives.
+    std::vector<json::value> logs;
+    for (;;) {
+      auto msg = ws.read_json();
+      if (msg.as_object().contains("id")) {
+        BOOST_TEST(!msg.as_object().contains("error"));
+        return logs;
+      }
+      if (msg.at("method").as_string() == "notifications/message") logs.push_back(msg);
+    }
+  };
+  json::object init{{"protocolVersion", "2025-11-25"},
+                    {"capabilities", json::object()},
+                    {"clientInfo", json::object{{"name", "log"}, {"version", "1"}}}};
+  ws.send_json(rpc(1, "initialize", init));
+  BOOST_TEST(ws.read_json().at("result").at("capabilities").as_object().contains("logging"));
+
+  BOOST_TEST(call(2).empty());  // no level set yet
+  ws.send_json(rpc(3, "logging/setLevel", {{"level", "nonsense"}}));
+  BOOST_TEST(code_of(ws.read_json()) == -32602);
+  ws.send_json(rpc(4, "logging/setLevel", {{"level", "debug"}}));
+  BOOST_TEST(ws.read_json().at("result").as_object().empty());
+  auto logs = call(5);
+  BOOST_REQUIRE(logs.size() == 3u);
+  BOOST_TEST(logs[0].at("params").at("level").as_string() == "info");
+  BOOST_TEST(logs[0].at("params").at("data").as_string() == "Tool execution started");
+  BOOST_TEST(logs[2].at("params").at("data").as_string() == "Tool execution completed");
+  ws.send_json(rpc(6, "logging/setLevel", {{"level", "error"}}));
+  ws.read_json();
+  BOOST_TEST(call(7).empty());  // info is below error
+
+  // Modern requests ignore the connection's level: their own `_meta` decides.
+  ws.send_json(rpc(8, "logging/setLevel", {{"level", "debug"}}));
+  ws.read_json();
+  BOOST_TEST(call(9, meta()).empty());
+  auto with_level = meta();
+  with_level["io.modelcontextprotocol/logLevel"] = "info";
+  BOOST_TEST(call(10, with_level).size() == 3u);
+  with_level["io.modelcontextprotocol/logLevel"] = "warning";
+  BOOST_TEST(call(11, with_level).empty());
+}
