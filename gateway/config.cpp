@@ -668,7 +668,8 @@ Backend
   --upstream embedded|ws://HOST:PORT
                             embedded tool host (default) or a daemon; repeat for replicas
   --tools PROFILE[,PROFILE] embedded tools: core (always), models (chat, challenge; default),
-                            diagnostics (echo, delay, fail, blob); default core,models
+                            diagnostics (echo, delay, fail, blob), conformance (the
+                            MCP conformance suite's fixture tools); default core,models
   --call-timeout-ms N       default per-call deadline (300000); per-tool: tools.timeouts_ms
 Operations
   --config FILE             JSON configuration (see conf/gateway.json)
