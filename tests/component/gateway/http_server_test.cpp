@@ -8,6 +8,7 @@
 #include "codecs/sse.hpp"
 #include "fake_backend.hpp"
 #include "gateway/session.hpp"
+#include "gateway/stream_pump.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
@@ -52,9 +53,12 @@ struct gateway {
     srv = std::make_unique<http::server>(
         ioc.get_executor(), std::move(o), http::session_sealer(key),
         [this](std::unique_ptr<exai::gateway::message_transport> t) {
-          auto s = exai::gateway::session::create(std::move(t), backend, routes, {});
+          auto s = exai::gateway::session::create(ioc.get_executor(), backend, routes, {});
           sessions.push_back(s);
-          asio::co_spawn(ioc, s->async_run(), asio::detached);
+          asio::co_spawn(ioc,
+                         exai::gateway::async_pump(
+                             std::shared_ptr<exai::gateway::message_transport>(std::move(t)), s),
+                         asio::detached);
         });
   }
 };
