@@ -182,9 +182,11 @@ class app {
       ho.max_body_bytes = cfg_.websocket.max_message_bytes;
       ho.max_connections = cfg_.websocket.max_connections;
       ho.read_timeout = cfg_.websocket.idle_timeout;
-      http_ = std::make_unique<http::server>(
-          ioc_.get_executor(), ho, http::session_sealer::from_env(),
-          [this](std::unique_ptr<message_transport> t) { start_session(std::move(t), true); });
+      http::session_hooks hooks;
+      hooks.open = [this] { return open_http_session(); };
+      hooks.end = [this](std::shared_ptr<session> s) { end_http_session(std::move(s)); };
+      http_ = std::make_unique<http::server>(ioc_.get_executor(), ho,
+                                             http::session_sealer::from_env(), std::move(hooks));
       o.http = http_.get();
       listener_ = std::make_unique<ws_listener>(
           ioc_.get_executor(), o,
@@ -277,6 +279,25 @@ class app {
       }
       if (stopping_ && sessions_.empty()) all_sessions_done_.cancel();
     });
+  }
+
+  // An MCP-over-HTTP session: no stream of its own until requests arrive; the HTTP server ends it.
+  std::shared_ptr<session> open_http_session() {
+    auto s = session::create(ioc_.get_executor(), *backend_, routes_, session_options_for(true));
+    sessions_.add(s->id(), s, clock::now());
+    if (embedded_) embedded_->host().session_opened();
+    if (stopping_) s->shutdown(std::chrono::milliseconds(0));
+    return s;
+  }
+
+  void end_http_session(std::shared_ptr<session> s) {
+    auto* raw = s.get();
+    asio::co_spawn(ioc_, raw->async_end(loss_policy::cancel),
+                   [this, s = std::move(s)](std::exception_ptr) {
+                     sessions_.close(s->id());
+                     if (embedded_) embedded_->host().session_closed();
+                     if (stopping_ && sessions_.empty()) all_sessions_done_.cancel();
+                   });
   }
 
   void wait_for_signal() {

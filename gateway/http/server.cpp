@@ -13,8 +13,8 @@ void serve(const std::shared_ptr<server::impl>& s, beast::tcp_stream stream,
 }
 
 server::server(asio::any_io_executor ex, server_options opts, session_sealer sealer,
-               session_starter start)
-    : impl_(std::make_shared<impl>(ex, std::move(opts), std::move(sealer), std::move(start))) {
+               session_hooks hooks)
+    : impl_(std::make_shared<impl>(ex, std::move(opts), std::move(sealer), std::move(hooks))) {
   // The series exist from startup, so dashboards see zeros rather than gaps.
   requests_by_status(200);
   sse_streams();

@@ -1,13 +1,14 @@
 // The MCP HTTP exchanges behind gateway/http/server.hpp, generic over the stream so component tests
 // run them on Beast's test stream: included by server.cpp (the one production instantiation, on
-// beast::tcp_stream) and by the component test. Rules come from request_rules.hpp, routing of
-// replies from channel.hpp; this code only reads requests, waits and writes responses.
+// beast::tcp_stream) and by the component test. Rules come from request_rules.hpp; each POST reply
+// and each SSE stream is an outbound of the session (outbounds.hpp); this code only reads
+// requests, hands them to sessions, waits and writes responses.
 #pragma once
 
 #include "gateway/http/connection.hpp"
 
 #include "codecs/model.hpp"
-#include "gateway/http/channel.hpp"
+#include "gateway/http/outbounds.hpp"
 #include "gateway/http/request_rules.hpp"
 #include "observability/log.hpp"
 #include "observability/metric_names.hpp"
@@ -49,44 +50,11 @@ inline std::string_view sv(const S& s) {
   return std::string_view(s.data(), s.size());
 }
 
-// Wakes one waiting coroutine (a timer that never expires by itself).
-struct wakeup {
-  explicit wakeup(asio::any_io_executor ex) : timer(ex, steady::time_point::max()) {}
-  void notify() { timer.cancel(); }
-  // Waits until notify() or `until`; true when notified.
-  asio::awaitable<bool> wait(steady::time_point until) {
-    timer.expires_at(until);
-    auto [ec] = co_await timer.async_wait(tuple_awaitable);
-    co_return ec == asio::error::operation_aborted;
-  }
-  asio::steady_timer timer;
-};
-
-// A POST's reply or an SSE stream: what the channel pushed, waiting for the exchange's writer.
-struct queue_sink final : sink {
-  explicit queue_sink(asio::any_io_executor ex) : wake(ex) {}
-  void push(std::string text, bool last) override {
-    q.push_back({std::move(text), last});
-    wake.notify();
-  }
-  void end() override {
-    ended = true;
-    wake.notify();
-  }
-  struct item {
-    std::string text;
-    bool last;
-  };
-  std::deque<item> q;
-  bool ended = false;
-  wakeup wake;
-};
-
 // Set when the client closes a connection whose response is still pending (a readable socket
 // with nothing to read); data from a pipelined request stops the watch without an alarm.
 struct peer_watch {
   bool gone = false;
-  std::weak_ptr<queue_sink> to_wake;
+  wakeup* to_wake = nullptr;  // cleared (stop_watch) before the exchange's wakeup goes
 };
 
 // What the exchanges need of a stream besides reading and writing; specialised per stream type.
@@ -108,7 +76,7 @@ struct stream_ops<beast::tcp_stream> {
       error_code aec;
       if (socket.available(aec) == 0 || aec) {
         w->gone = true;
-        if (auto q = w->to_wake.lock()) q->wake.notify();
+        if (w->to_wake) w->to_wake->notify();
       }
     });
   }
@@ -179,16 +147,28 @@ inline constexpr std::string_view last_chunk = "0\r\n\r\n";
 
 using namespace detail;
 
+// One HTTP session: its gateway session, what it negotiated, and its server-to-client stream.
+struct http_session {
+  std::shared_ptr<session> s;
+  std::shared_ptr<stream_outbound> stream;
+  std::string token;             // the sealed Mcp-Session-Id (or /messages sessionId)
+  std::string protocol_version;  // set once initialize is answered (or the session resumed)
+  bool legacy = false;
+  bool ended = false;
+  std::size_t posts = 0;         // POSTs waiting for their replies
+  steady::time_point last_used = steady::now();
+};
+
 struct server::impl : std::enable_shared_from_this<server::impl> {
-  impl(asio::any_io_executor e, server_options o, session_sealer s, session_starter st)
-      : ex(e), opts(std::move(o)), sealer(std::move(s)), start(std::move(st)), sweeper(e) {}
+  impl(asio::any_io_executor e, server_options o, session_sealer s, session_hooks h)
+      : ex(e), opts(std::move(o)), sealer(std::move(s)), hooks(std::move(h)), sweeper(e) {}
 
   asio::any_io_executor ex;
   server_options opts;
   session_sealer sealer;
-  session_starter start;
-  std::unordered_map<std::string, std::shared_ptr<channel>> table;  // token -> session
-  std::unordered_map<std::string, wall_clock::time_point> ended;    // token -> its expiry
+  session_hooks hooks;
+  std::unordered_map<std::string, std::shared_ptr<http_session>> table;  // token -> session
+  std::unordered_map<std::string, wall_clock::time_point> ended;         // token -> its expiry
   asio::steady_timer sweeper;
   bool sweeping = false;
   bool stopping = false;
@@ -197,32 +177,29 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   // ---- sessions ------------------------------------------------------------------------------
 
-  std::shared_ptr<channel> open_channel(bool legacy) {
-    auto ch = std::make_shared<channel>(ex, legacy, opts.replay_events, opts.replay_bytes);
-    std::weak_ptr<impl> weak_self = weak_from_this();
-    std::weak_ptr<channel> weak_ch = ch;
+  std::shared_ptr<http_session> open_session(bool legacy) {
+    auto h = std::make_shared<http_session>();
+    h->s = hooks.open();
+    h->legacy = legacy;
+    h->stream = std::make_shared<stream_outbound>(ex, legacy, opts.replay_events, opts.replay_bytes);
+    h->s->set_notifications(h->stream);
     sessions_by_era(legacy).add(1);
-    ch->on_session_gone = [weak_self, weak_ch, legacy] {
-      sessions_by_era(legacy).add(-1);
-      auto self = weak_self.lock();
-      auto c = weak_ch.lock();
-      if (!self || !c || c->token.empty()) return;
-      if (auto it = self->table.find(c->token); it != self->table.end() && it->second == c) {
-        self->table.erase(it);
-      }
-    };
-    start(ch->transport());
     ensure_sweeper();
-    return ch;
+    return h;
   }
 
-  void register_session(const std::shared_ptr<channel>& ch) { table[ch->token] = ch; }
-
-  void forget(const std::shared_ptr<channel>& ch) {
-    auto claims = sealer.open(ch->token, wall_clock::now());
-    if (claims) ended[ch->token] = claims.claims->expires;
-    table.erase(ch->token);
-    ch->close();
+  // Ends the session: its calls are cancelled, its streams closed, its id refused from now on.
+  void end_session(const std::shared_ptr<http_session>& h) {
+    if (h->ended) return;
+    h->ended = true;
+    sessions_by_era(h->legacy).add(-1);
+    if (!h->token.empty()) {
+      if (auto it = table.find(h->token); it != table.end() && it->second == h) table.erase(it);
+      if (auto opened = sealer.open(h->token, wall_clock::now())) {
+        ended[h->token] = opened.claims->expires;
+      }
+    }
+    hooks.end(h->s);
   }
 
   std::string seal_for(const std::string& version, const json::object& caps, bool legacy) {
@@ -238,14 +215,14 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   // The session a Streamable HTTP id names: held here, or sealed by any process sharing the
   // secret (then re-created from what the id carries). nullptr: 404.
-  std::shared_ptr<channel> find(std::string_view token) {
+  asio::awaitable<std::shared_ptr<http_session>> find(std::string_view token) {
     const std::string key(token);
     if (auto it = table.find(key); it != table.end()) {
-      if (it->second->closed() || it->second->legacy()) return nullptr;
-      it->second->touch();
-      return it->second;
+      if (it->second->legacy) co_return nullptr;
+      it->second->last_used = steady::now();
+      co_return it->second;
     }
-    if (ended.contains(key)) return nullptr;
+    if (ended.contains(key)) co_return nullptr;
     auto opened = sealer.open(token, wall_clock::now());
     if (!opened || opened.claims->legacy_sse) {
       EXAI_LOG(debug, "http", "session id refused",
@@ -253,28 +230,35 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                                      : opened.error == seal_error::bad_signature ? "signature"
                                                                                  : "malformed")
                                   : "legacy"});
-      return nullptr;
+      co_return nullptr;
     }
-    // Re-create the session: initialize with what it negotiated, its reply discarded.
-    auto ch = open_channel(false);
-    ch->token = key;
-    ch->protocol_version = opened.claims->protocol_version;
-    register_session(ch);
+    // Re-create the session: initialize with what it negotiated, the reply discarded.
+    auto h = open_session(false);
+    h->token = key;
+    h->protocol_version = opened.claims->protocol_version;
+    table[key] = h;
     json::object params;
     params["protocolVersion"] = opened.claims->protocol_version;
     params["capabilities"] = opened.claims->client_capabilities;
     params["clientInfo"] = json::object{{"name", "resumed-session"}, {"version", "0"}};
     json::object init{{"jsonrpc", "2.0"}, {"id", resume_id}, {"method", "initialize"},
                       {"params", std::move(params)}};
-    request_keys k;
-    k.id = json::value(resume_id);
-    k.id_key = codecs::client_id{k.id}.key();
-    ch->expect({k}, std::make_shared<queue_sink>(ex));  // dropped at once: the reply goes nowhere
-    ch->deliver(json::serialize(init));
-    ch->deliver(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+    auto discard = std::make_shared<post_outbound>(ex, "http");
+    co_await deliver(h, json::serialize(init), discard);
+    co_await deliver(h, R"({"jsonrpc":"2.0","method":"notifications/initialized"})", discard);
+    discard->finish();
     EXAI_LOG(info, "http", "session resumed from its sealed id",
-             {"protocol_version", ch->protocol_version});
-    return ch;
+             {"protocol_version", h->protocol_version});
+    co_return h;
+  }
+
+  // Hands one POSTed frame to the session with the outbound its replies go to; false when the
+  // session takes no more (closing).
+  static asio::awaitable<bool> deliver(std::shared_ptr<http_session> h, std::string frame,
+                                       std::shared_ptr<outbound> replies) {
+    if (!co_await h->s->async_wait_room(*replies)) co_return false;
+    if (auto rest = h->s->deliver(frame, replies)) co_await h->s->async_finish(std::move(*rest));
+    co_return true;
   }
 
   void ensure_sweeper() {
@@ -291,16 +275,16 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       auto [ec] = co_await self->sweeper.async_wait(tuple_awaitable);
       if (ec || self->stopping) break;
       const auto now = steady::now();
-      std::vector<std::shared_ptr<channel>> idle;
-      for (auto& [t, ch] : self->table) {
-        if (!ch->legacy() && ch->waiting() == 0 && !ch->has_stream() &&
-            now - ch->last_used() >= self->opts.session_idle) {
-          idle.push_back(ch);
+      std::vector<std::shared_ptr<http_session>> idle;
+      for (auto& [t, h] : self->table) {
+        if (!h->legacy && h->posts == 0 && !h->stream->has_writer() &&
+            now - h->last_used >= self->opts.session_idle) {
+          idle.push_back(h);
         }
       }
-      for (auto& ch : idle) {
+      for (auto& h : idle) {
         EXAI_LOG(debug, "http", "idle session expired");
-        self->forget(ch);
+        self->end_session(h);
       }
       const auto wall = wall_clock::now();
       std::erase_if(self->ended, [&](const auto& e) { return e.second <= wall; });
@@ -345,28 +329,38 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   }
 
   template <class Stream>
-  static asio::awaitable<bool> write_sse_head(Stream& stream,
-                                              std::string_view session_id) {
-    std::string head =
+  static asio::awaitable<bool> write_sse_head(Stream& stream) {
+    static constexpr std::string_view head =
         "HTTP/1.1 200 OK\r\nServer: exai-gateway\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n";
-    if (!session_id.empty()) {
-      head += "Mcp-Session-Id: ";
-      head += session_id;
-      head += "\r\n";
-    }
-    head += "\r\n";
+        "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
     requests_by_status(200).inc();
     co_return co_await write_raw(stream, head);
   }
 
+  template <class Stream>
+  static asio::awaitable<bool> respond_json(Stream& stream, std::string text,
+                                            const std::string& session_id) {
+    bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+    res.set(bhttp::field::server, "exai-gateway");
+    res.set(bhttp::field::content_type, "application/json");
+    if (!session_id.empty()) res.set("Mcp-Session-Id", session_id);
+    res.keep_alive(true);
+    res.body() = std::move(text);
+    res.prepare_payload();
+    requests_by_status(200).inc();
+    stream_ops<Stream>::expires_after(stream, std::chrono::milliseconds(30'000));
+    auto [ec, n] = co_await bhttp::async_write(stream, res, tuple_awaitable);
+    co_return !ec;
+  }
+
   // ---- exchanges -----------------------------------------------------------------------------
 
-  // Parses and checks the POSTed message(s); collects the routing keys of its requests.
+  // The POSTed message(s), checked: JSON-RPC 2.0 only, and what the reply must wait for.
   struct post_body {
     std::optional<json::value> message;
     std::optional<rejection> error;
-    std::vector<request_keys> requests;
+    std::size_t requests = 0;
+    bool wants_progress = false;
     json::object init_capabilities;
   };
 
@@ -402,23 +396,20 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
             invalid("id must be a string or an integer");
             return false;
           }
-          request_keys k;
-          k.id = *id;
-          k.id_key = codecs::client_id{*id}.key();
+          ++out.requests;
           const auto* p = o->if_contains("params");
           const auto* po = p ? p->if_object() : nullptr;
           const auto* meta = po ? po->if_contains("_meta") : nullptr;
           const auto* mo = meta ? meta->if_object() : nullptr;
           const auto* tok = mo ? mo->if_contains("progressToken") : nullptr;
           if (tok && (tok->is_string() || tok->is_int64() || tok->is_uint64())) {
-            k.progress_key = codecs::client_id{*tok}.key();
+            out.wants_progress = true;
           }
           if (method->get_string() == "initialize" && po) {
             if (const auto* c = po->if_contains("capabilities"); c && c->is_object()) {
               out.init_capabilities = c->get_object();
             }
           }
-          out.requests.push_back(std::move(k));
         }
         return true;
       }
@@ -447,96 +438,91 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     auto body = read_post(body_text);
     if (body.error) co_return co_await refuse(stream, *body.error, true);
     const bool init = is_initialize(*body.message);
-    std::shared_ptr<channel> ch;
+    std::shared_ptr<http_session> hs;
     if (init && h.session_id.empty()) {
-      ch = self->open_channel(false);
+      hs = self->open_session(false);
     } else {
       if (h.session_id.empty()) co_return co_await refuse(stream, session_missing(), true);
-      ch = self->find(h.session_id);
-      if (!ch) co_return co_await refuse(stream, session_unknown(), true);
-      if (auto r = check_protocol_version(h, ch->protocol_version)) {
+      hs = co_await self->find(h.session_id);
+      if (!hs) co_return co_await refuse(stream, session_unknown(), true);
+      if (auto r = check_protocol_version(h, hs->protocol_version)) {
         co_return co_await refuse(stream, *r, true);
       }
     }
     if (auto r = check_era_headers(h, *body.message)) co_return co_await refuse(stream, *r, true);
-    if (body.message->is_array() && ch->protocol_version != "2025-03-26") {
+    if (body.message->is_array() && hs->protocol_version != "2025-03-26") {
       rejection r;
       r.body = jsonrpc_error_body(-32600,
                                   "JSON-RPC batches are accepted only on sessions initialized "
                                   "with protocol version 2025-03-26");
       co_return co_await refuse(stream, r, true);
     }
-    if (body.requests.empty()) {
-      ch->deliver(std::move(body_text));
+    auto out = std::make_shared<post_outbound>(self->ex, "http");
+    ++hs->posts;
+    struct post_done {
+      http_session& h;
+      ~post_done() {
+        --h.posts;
+        h.last_used = steady::now();
+      }
+    } done_guard{*hs};
+    if (!co_await deliver(hs, std::move(body_text), out)) {
+      out->finish();
+      co_return co_await refuse(stream, session_unknown(), false);
+    }
+    if (body.requests == 0) {
+      out->finish();  // notifications and responses: nothing comes back
       co_return co_await respond(stream, 202, "", "", true);
     }
-    for (const auto& k : body.requests) {
-      if (ch->pending(k.id_key)) {
-        rejection r;
-        r.body = jsonrpc_error_body(-32600, "duplicate request id: a request with this id is "
-                                            "in flight on this session");
-        co_return co_await refuse(stream, r, true);
-      }
-    }
-    const bool wants_progress = std::any_of(body.requests.begin(), body.requests.end(),
-                                            [](const auto& k) { return k.progress_key.has_value(); });
-    auto s = std::make_shared<queue_sink>(self->ex);
-    ch->expect(body.requests, s);
-    ch->deliver(std::move(body_text));
 
     auto watch = std::make_shared<peer_watch>();
-    watch->to_wake = s;
+    watch->to_wake = &out->wake;
     stream_ops<Stream>::watch_peer(stream, watch);
-    // initialize is answered at once and must carry the id in its headers: never SSE.
-    bool sse = wants_progress && !init;
+    // initialize is answered at once and carries the session id in its headers: never SSE.
+    bool sse = body.wants_progress && !init;
     bool head_sent = false;
     std::optional<stream_count> counted;
     const auto switch_at = init ? steady::time_point::max() : steady::now() + self->opts.sse_after;
     bool keep = true;
     for (;;) {
-      if (!sse && !s->q.empty() && !s->q.front().last) sse = true;  // progress came first
+      if (!sse && !out->empty() && !out->front_is_response()) sse = true;  // progress came first
       if (sse && !head_sent) {
-        if (!co_await write_sse_head(stream, {})) {
+        if (!co_await write_sse_head(stream)) {
           keep = false;
           break;
         }
         head_sent = true;
         counted.emplace(self->streams);
       }
-      bool done = false;
-      while (!s->q.empty() && !done) {
-        auto item = std::move(s->q.front());
-        s->q.pop_front();
+      bool answered = false;
+      while (!out->empty() && !answered && keep) {
+        const bool last = out->front_is_response();
+        std::string text = out->take();
+        const std::size_t size = text.size();
         if (!sse) {
           // The one JSON reply.
-          if (init && !self->finish_initialize(ch, item.text, body.init_capabilities)) {
-            keep = co_await respond(stream, 200, "application/json", std::move(item.text), true);
-            done = true;
-            break;
+          std::string sid;
+          if (init) {
+            if (self->finish_initialize(hs, text, body.init_capabilities)) sid = hs->token;
           }
-          // (Temporaries stay out of co_await expressions: g++ 12 destroys some of them twice.)
-          const std::string sid = init ? ch->token : std::string();
-          keep = co_await respond_json(stream, std::move(item.text), sid);
-          done = true;
+          keep = co_await respond_json(stream, std::move(text), sid);
+          out->written(size, keep);
+          answered = true;
           break;
         }
-        const std::string event = chunk(sse_message(item.text));
-        if (!co_await write_raw(stream, event)) {
-          keep = false;
-          done = true;
-          break;
-        }
-        done = item.last;
+        const std::string event = chunk(sse_message(text));
+        keep = co_await write_raw(stream, event);
+        out->written(size, keep);
+        answered = last;
       }
-      if (done) {
+      if (answered || !keep) {
         if (sse && keep) keep = co_await write_raw(stream, last_chunk);
         break;
       }
-      if (s->ended) {
+      if (out->closing()) {
         // The session ended (DELETE, expiry, shutdown) without answering.
         if (head_sent) {
-          if (co_await write_raw(stream, last_chunk)) {
-          }
+          co_await write_raw(stream, last_chunk);
         } else {
           co_await refuse(stream, session_unknown(), false);
         }
@@ -544,13 +530,14 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         break;
       }
       if (watch->gone) {
-        ch->abandon(body.requests, "the client closed the response stream");
+        // A dropped response stream cancels its calls, as a WebSocket disconnect does.
+        hs->s->stream_lost(*out, loss_policy::cancel);
         EXAI_LOG(debug, "http", "POST response stream closed by the client: request cancelled");
         keep = false;
         break;
       }
       const auto until = !sse ? switch_at : steady::now() + self->opts.keepalive;
-      if (!co_await s->wake.wait(until)) {
+      if (!co_await out->wake.wait(until)) {
         if (!sse) {
           sse = true;  // still running: stream the reply, with keep-alive comments meanwhile
         } else {
@@ -559,34 +546,21 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         }
       }
       if (!keep) {
-        ch->abandon(body.requests, "the client closed the response stream");
+        hs->s->stream_lost(*out, loss_policy::cancel);
         break;
       }
     }
+    watch->to_wake = nullptr;
     stream_ops<Stream>::stop_watch(stream);
+    out->finish();
     co_return keep;
   }
 
-  template <class Stream>
-  static asio::awaitable<bool> respond_json(Stream& stream, std::string text,
-                                            const std::string& session_id) {
-    bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
-    res.set(bhttp::field::server, "exai-gateway");
-    res.set(bhttp::field::content_type, "application/json");
-    if (!session_id.empty()) res.set("Mcp-Session-Id", session_id);
-    res.keep_alive(true);
-    res.body() = std::move(text);
-    res.prepare_payload();
-    requests_by_status(200).inc();
-    stream_ops<Stream>::expires_after(stream, std::chrono::milliseconds(30'000));
-    auto [ec, n] = co_await bhttp::async_write(stream, res, tuple_awaitable);
-    co_return !ec;
-  }
-
   // The initialize reply: seal what was negotiated and register the session. False when it was
-  // an error (the session is then dropped).
-  bool finish_initialize(const std::shared_ptr<channel>& ch, const std::string& reply,
+  // an error (the session is then ended).
+  bool finish_initialize(const std::shared_ptr<http_session>& hs, const std::string& reply,
                          const json::object& caps) {
+    if (!hs->token.empty()) return true;  // initialize again on an existing session
     error_code ec;
     auto v = json::parse(reply, ec);
     const auto* o = ec ? nullptr : v.if_object();
@@ -594,74 +568,75 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     const auto* ro = r ? r->if_object() : nullptr;
     const auto* pv = ro ? ro->if_contains("protocolVersion") : nullptr;
     if (!pv || !pv->is_string()) {
-      if (ch->token.empty()) ch->close();
+      end_session(hs);
       return false;
     }
-    if (!ch->token.empty()) return true;  // initialize again on an existing session
-    ch->protocol_version = std::string(pv->get_string());
-    ch->token = seal_for(ch->protocol_version, caps, false);
-    register_session(ch);
+    hs->protocol_version = std::string(pv->get_string());
+    hs->token = seal_for(hs->protocol_version, caps, false);
+    table[hs->token] = hs;
     return true;
   }
 
-  // A server-to-client stream: GET /mcp or GET /sse. Returns when the client leaves or the
-  // session ends; the connection is not reused.
+  // A server-to-client stream: GET /mcp or GET /sse. Returns when the client leaves, another GET
+  // takes the stream over, or the session ends; the connection is not reused.
   template <class Stream>
   static asio::awaitable<void> run_stream(std::shared_ptr<impl> self, Stream& stream,
-                                          const std::shared_ptr<channel>& ch,
-                                          std::string first_events, bool legacy) {
-    auto s = std::make_shared<queue_sink>(self->ex);
-    ch->set_stream(s);
+                                          std::shared_ptr<http_session> hs,
+                                          std::string first_events) {
+    auto w = std::make_shared<stream_outbound::writer>(self->ex);
+    hs->stream->attach(w);
     stream_count counted(self->streams);
     auto watch = std::make_shared<peer_watch>();
-    watch->to_wake = s;
+    watch->to_wake = &w->wake;
     stream_ops<Stream>::watch_peer(stream, watch);
-    bool ok = co_await write_sse_head(stream, {});
+    bool ok = co_await write_sse_head(stream);
     const std::string first = first_events.empty() ? std::string() : chunk(first_events);
     if (ok && !first.empty()) ok = co_await write_raw(stream, first);
     while (ok) {
       std::string batch;
-      while (!s->q.empty()) {
-        batch += s->q.front().text;
-        s->q.pop_front();
+      while (!w->frames.empty()) {
+        batch += w->frames.front();
+        w->frames.pop_front();
       }
       if (!batch.empty()) {
         const std::string framed = chunk(batch);
         ok = co_await write_raw(stream, framed);
         if (!ok) break;
       }
-      if (s->ended) {
+      if (hs->stream->ended() || hs->ended || w->replaced) {
         co_await write_raw(stream, last_chunk);
         break;
       }
       if (watch->gone) break;
-      if (!co_await s->wake.wait(steady::now() + self->opts.keepalive)) {
+      if (!co_await w->wake.wait(steady::now() + self->opts.keepalive)) {
         const std::string ping = chunk(sse_keepalive());
         ok = co_await write_raw(stream, ping);
       }
     }
-    ch->clear_stream(s.get());
-    // The 2024-11-05 session lives as long as its stream.
-    if (legacy) self->forget(ch);
+    hs->stream->detach(w.get());
+    hs->last_used = steady::now();
+    watch->to_wake = nullptr;
     stream_ops<Stream>::stop_watch(stream);
+    // The 2024-11-05 session lives as long as its stream.
+    if (hs->legacy) self->end_session(hs);
   }
 
   template <class Stream>
   static asio::awaitable<bool> handle_get(std::shared_ptr<impl> self, Stream& stream,
-                                          const request_head& h, std::string_view last_event_id) {
+                                          const request_head& h, std::string last_event_id) {
     if (h.session_id.empty()) co_return co_await refuse(stream, session_missing(), true);
-    auto ch = self->find(h.session_id);
-    if (!ch) co_return co_await refuse(stream, session_unknown(), true);
-    if (auto r = check_protocol_version(h, ch->protocol_version)) {
+    auto hs = co_await self->find(h.session_id);
+    if (!hs) co_return co_await refuse(stream, session_unknown(), true);
+    if (auto r = check_protocol_version(h, hs->protocol_version)) {
       co_return co_await refuse(stream, *r, true);
     }
     std::string replay;
     if (!last_event_id.empty()) {
-      if (auto events = ch->replay_after(last_event_id)) {
+      if (auto events = hs->stream->replay_after(last_event_id)) {
         for (auto& e : *events) replay += e;
       }
     }
-    co_await run_stream(self, stream, ch, std::move(replay), false);
+    co_await run_stream(self, stream, hs, std::move(replay));
     co_return false;
   }
 
@@ -669,35 +644,37 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   static asio::awaitable<bool> handle_delete(std::shared_ptr<impl> self, Stream& stream,
                                              const request_head& h) {
     if (h.session_id.empty()) co_return co_await refuse(stream, session_missing(), true);
-    auto ch = self->find(h.session_id);
-    if (!ch) co_return co_await refuse(stream, session_unknown(), true);
-    self->forget(ch);
+    auto hs = co_await self->find(h.session_id);
+    if (!hs) co_return co_await refuse(stream, session_unknown(), true);
+    self->end_session(hs);
     co_return co_await respond(stream, 204, "", "", true);
   }
 
   template <class Stream>
-  static asio::awaitable<bool> handle_legacy_open(std::shared_ptr<impl> self,
-                                                  Stream& stream) {
-    auto ch = self->open_channel(true);
-    ch->protocol_version = "2024-11-05";
-    ch->token = self->seal_for(ch->protocol_version, {}, true);
-    self->register_session(ch);
-    std::string endpoint = sse_endpoint("/messages?sessionId=" + ch->token);
-    co_await run_stream(self, stream, ch, std::move(endpoint), true);
+  static asio::awaitable<bool> handle_legacy_open(std::shared_ptr<impl> self, Stream& stream) {
+    auto hs = self->open_session(true);
+    hs->protocol_version = "2024-11-05";
+    hs->token = self->seal_for(hs->protocol_version, {}, true);
+    self->table[hs->token] = hs;
+    std::string endpoint = sse_endpoint("/messages?sessionId=" + hs->token);
+    co_await run_stream(self, stream, hs, std::move(endpoint));
     co_return false;
   }
 
   template <class Stream>
-  static asio::awaitable<bool> handle_legacy_post(std::shared_ptr<impl> self,
-                                                  Stream& stream,
+  static asio::awaitable<bool> handle_legacy_post(std::shared_ptr<impl> self, Stream& stream,
                                                   const std::string& session, std::string body) {
     auto it = self->table.find(session);
-    if (it == self->table.end() || !it->second->legacy() || it->second->closed()) {
+    if (it == self->table.end() || !it->second->legacy || it->second->ended) {
       co_return co_await refuse(stream, legacy_session_unknown(), true);
     }
     auto checked = read_post(body);
     if (checked.error) co_return co_await refuse(stream, *checked.error, true);
-    it->second->deliver(std::move(body));
+    auto hs = it->second;
+    // Replies go out on the session's /sse stream.
+    if (!co_await deliver(hs, std::move(body), hs->stream)) {
+      co_return co_await refuse(stream, legacy_session_unknown(), true);
+    }
     co_return co_await respond(stream, 202, "text/plain", "Accepted", true);
   }
 
@@ -756,8 +733,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       case exchange::post:
         co_return co_await handle_post(self, stream, h, std::move(body));
       case exchange::get_stream: {
-        const std::string last_event_id(sv(req["Last-Event-ID"]));
-        co_return co_await handle_get(self, stream, h, last_event_id);
+        std::string last_event_id(sv(req["Last-Event-ID"]));
+        co_return co_await handle_get(self, stream, h, std::move(last_event_id));
       }
       case exchange::end_session:
         co_return co_await handle_delete(self, stream, h);

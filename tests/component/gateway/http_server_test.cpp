@@ -8,7 +8,6 @@
 #include "codecs/sse.hpp"
 #include "fake_backend.hpp"
 #include "gateway/session.hpp"
-#include "gateway/stream_pump.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
@@ -48,18 +47,21 @@ struct gateway {
   exai::routes::route_options routes;
   std::vector<std::shared_ptr<exai::gateway::session>> sessions;
   std::unique_ptr<http::server> srv;
+  int ended = 0;  // sessions the server ended
 
   gateway(asio::io_context& io, http::server_options o, std::string key = secret) : ioc(io) {
-    srv = std::make_unique<http::server>(
-        ioc.get_executor(), std::move(o), http::session_sealer(key),
-        [this](std::unique_ptr<exai::gateway::message_transport> t) {
-          auto s = exai::gateway::session::create(ioc.get_executor(), backend, routes, {});
-          sessions.push_back(s);
-          asio::co_spawn(ioc,
-                         exai::gateway::async_pump(
-                             std::shared_ptr<exai::gateway::message_transport>(std::move(t)), s),
-                         asio::detached);
-        });
+    http::session_hooks hooks;
+    hooks.open = [this] {
+      auto s = exai::gateway::session::create(ioc.get_executor(), backend, routes, {});
+      sessions.push_back(s);
+      return s;
+    };
+    hooks.end = [this](std::shared_ptr<exai::gateway::session> s) {
+      ++ended;
+      asio::co_spawn(ioc, s->async_end(exai::gateway::loss_policy::cancel), asio::detached);
+    };
+    srv = std::make_unique<http::server>(ioc.get_executor(), std::move(o), http::session_sealer(key),
+                                         std::move(hooks));
   }
 };
 
@@ -336,6 +338,7 @@ BOOST_FIXTURE_TEST_CASE(idle_sessions_expire, fixture) {
   c.send(request("POST", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"ping"})", {{"Mcp-Session-Id", sid}}));
   BOOST_TEST(c.read().status == 404u);
   BOOST_TEST(g.srv->sessions() == 0u);
+  BOOST_TEST(g.ended == 1);
 }
 
 BOOST_FIXTURE_TEST_CASE(sealed_ids_across_servers_and_their_expiry, fixture) {
