@@ -182,6 +182,10 @@ class app {
       ho.max_body_bytes = cfg_.websocket.max_message_bytes;
       ho.max_connections = cfg_.websocket.max_connections;
       ho.read_timeout = cfg_.websocket.idle_timeout;
+      ho.session_idle = cfg_.http.session_idle;
+      ho.session_lifetime = cfg_.http.session_lifetime;
+      ho.sse_after = cfg_.http.sse_after;
+      ho.max_sessions = cfg_.http.max_sessions;
       http::session_hooks hooks;
       hooks.open = [this] { return open_http_session(); };
       hooks.end = [this](std::shared_ptr<session> s) { end_http_session(std::move(s)); };

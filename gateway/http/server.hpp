@@ -23,6 +23,7 @@ struct server_options {
   std::string token;                         // EXAI_GATEWAY_TOKEN; empty: none
   std::size_t max_body_bytes = 32u * 1024 * 1024;  // larger: 413
   std::size_t max_connections = 1000;        // HTTP connections; beyond: 503
+  std::size_t max_sessions = 10'000;         // open HTTP sessions; a further initialize: 503
   std::chrono::milliseconds read_timeout{60'000};  // an idle keep-alive connection is closed
   // A session with no request in flight and no stream open for this long is ended (404 after).
   std::chrono::milliseconds session_idle{30 * 60'000};

@@ -54,7 +54,9 @@ inline std::string_view sv(const S& s) {
 // with nothing to read); data from a pipelined request stops the watch without an alarm.
 struct peer_watch {
   bool gone = false;
-  wakeup* to_wake = nullptr;  // cleared (stop_watch) before the exchange's wakeup goes
+  // Null once the exchange stopped watching (set before stop_watch): a completion that was
+  // already queued then touches nothing, neither the wakeup nor the socket.
+  wakeup* to_wake = nullptr;
 };
 
 // What the exchanges need of a stream besides reading and writing; specialised per stream type.
@@ -72,7 +74,8 @@ struct stream_ops<beast::tcp_stream> {
   static void watch_peer(beast::tcp_stream& s, const std::shared_ptr<peer_watch>& w) {
     auto& socket = s.socket();
     socket.async_wait(tcp::socket::wait_read, [&socket, w](const error_code& ec) {
-      if (ec) return;  // cancelled: the exchange finished (the socket is still alive then)
+      // Cancelled, or completed after the exchange stopped watching: the socket may be gone.
+      if (ec || !w->to_wake) return;
       error_code aec;
       if (socket.available(aec) == 0 || aec) {
         w->gone = true;
@@ -292,6 +295,13 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     self->sweeping = false;
   }
 
+  static rejection too_many_sessions() {
+    rejection r;
+    r.status = 503;
+    r.body = jsonrpc_error_body(-32603, "too many open sessions; try again later");
+    return r;
+  }
+
   // ---- responses -----------------------------------------------------------------------------
 
   template <class Stream>
@@ -440,6 +450,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     const bool init = is_initialize(*body.message);
     std::shared_ptr<http_session> hs;
     if (init && h.session_id.empty()) {
+      if (self->table.size() >= self->opts.max_sessions) {
+        co_return co_await refuse(stream, too_many_sessions(), true);
+      }
       hs = self->open_session(false);
     } else {
       if (h.session_id.empty()) co_return co_await refuse(stream, session_missing(), true);
@@ -652,6 +665,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   template <class Stream>
   static asio::awaitable<bool> handle_legacy_open(std::shared_ptr<impl> self, Stream& stream) {
+    if (self->table.size() >= self->opts.max_sessions) {
+      co_return co_await refuse(stream, too_many_sessions(), false);
+    }
     auto hs = self->open_session(true);
     hs->protocol_version = "2024-11-05";
     hs->token = self->seal_for(hs->protocol_version, {}, true);

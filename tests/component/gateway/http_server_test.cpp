@@ -485,3 +485,17 @@ BOOST_FIXTURE_TEST_CASE(stopping_answers_503, fixture) {
   c.send(request("POST", "/mcp", init_body));
   BOOST_TEST(c.read().status == 503u);
 }
+
+BOOST_FIXTURE_TEST_CASE(session_limit_answers_503, fixture) {
+  opts.max_sessions = 1;
+  gateway g(ioc, opts);
+  client c(ioc, g);
+  initialize(c);
+  c.send(request("POST", "/mcp", init_body));
+  auto r = c.read();
+  BOOST_TEST(r.status == 503u);
+  BOOST_TEST(error_code_of(r) == -32603);
+  client s(ioc, g);
+  s.send(request("GET", "/sse", "", {{"Accept", "text/event-stream"}}, false));
+  BOOST_TEST(s.read().status == 503u);
+}
