@@ -6,7 +6,9 @@
 #include "gateway/embedded_backend.hpp"
 #include "gateway/http/server.hpp"
 #include "gateway/session.hpp"
+#include "gateway/session_registry.hpp"
 #include "gateway/stdio_transport.hpp"
+#include "gateway/stream_pump.hpp"
 #include "gateway/ws_transport.hpp"
 #include "net/admin_http.hpp"
 #include "observability/log.hpp"
@@ -162,7 +164,7 @@ class app {
     }
     backend_->on_tools_changed = [this] {
       asio::post(ioc_, [this] {
-        for (auto& [p, s] : sessions_) s->notify_tools_changed();
+        for (auto& s : sessions_.all()) s->notify_tools_changed();
       });
     };
     return exit_ok;
@@ -180,9 +182,15 @@ class app {
       ho.max_body_bytes = cfg_.websocket.max_message_bytes;
       ho.max_connections = cfg_.websocket.max_connections;
       ho.read_timeout = cfg_.websocket.idle_timeout;
-      http_ = std::make_unique<http::server>(
-          ioc_.get_executor(), ho, http::session_sealer::from_env(),
-          [this](std::unique_ptr<message_transport> t) { start_session(std::move(t), true); });
+      ho.session_idle = cfg_.http.session_idle;
+      ho.session_lifetime = cfg_.http.session_lifetime;
+      ho.sse_after = cfg_.http.sse_after;
+      ho.max_sessions = cfg_.http.max_sessions;
+      http::session_hooks hooks;
+      hooks.open = [this] { return open_http_session(); };
+      hooks.end = [this](std::shared_ptr<session> s) { end_http_session(std::move(s)); };
+      http_ = std::make_unique<http::server>(ioc_.get_executor(), ho,
+                                             http::session_sealer::from_env(), std::move(hooks));
       o.http = http_.get();
       listener_ = std::make_unique<ws_listener>(
           ioc_.get_executor(), o,
@@ -233,10 +241,10 @@ class app {
     auto t = make_stdio_transport(ioc_.get_executor(), o);
     session_options so = session_options_for(true);
     so.eof_grace = cfg_.stdio_eof_grace;
-    auto s = session::create(std::move(t), *backend_, routes_, std::move(so));
+    auto s = session::create(ioc_.get_executor(), *backend_, routes_, std::move(so));
     stdio_session_ = s.get();
     EXAI_LOG(info, "gateway", "serving MCP on stdio", {"session", s->id()});
-    launch(std::move(s));
+    launch(std::move(s), std::move(t));
   }
 
   session_options session_options_for(bool authenticated) {
@@ -253,19 +261,20 @@ class app {
   }
 
   void start_session(std::unique_ptr<message_transport> t, bool authenticated) {
-    auto s = session::create(std::move(t), *backend_, routes_, session_options_for(authenticated));
-    launch(std::move(s));
+    auto s = session::create(t->get_executor(), *backend_, routes_,
+                             session_options_for(authenticated));
+    launch(std::move(s), std::move(t));
   }
 
-  void launch(std::shared_ptr<session> s) {
+  void launch(std::shared_ptr<session> s, std::shared_ptr<message_transport> t) {
     session* key = s.get();
-    sessions_.emplace(key, s);
+    sessions_.add(s->id(), s, clock::now());
     // The embedded tools' `status` counts the gateway's own sessions (issue 20).
     if (embedded_) embedded_->host().session_opened();
     if (stopping_) s->shutdown(std::chrono::milliseconds(0));
-    asio::co_spawn(ioc_, s->async_run(), [this, key](std::exception_ptr) {
+    asio::co_spawn(ioc_, async_pump(std::move(t), s), [this, key, id = s->id()](std::exception_ptr) {
       const bool was_stdio = key == stdio_session_;
-      sessions_.erase(key);
+      sessions_.close(id);
       if (embedded_) embedded_->host().session_closed();
       if (was_stdio) {
         stdio_session_ = nullptr;
@@ -274,6 +283,25 @@ class app {
       }
       if (stopping_ && sessions_.empty()) all_sessions_done_.cancel();
     });
+  }
+
+  // An MCP-over-HTTP session: no stream of its own until requests arrive; the HTTP server ends it.
+  std::shared_ptr<session> open_http_session() {
+    auto s = session::create(ioc_.get_executor(), *backend_, routes_, session_options_for(true));
+    sessions_.add(s->id(), s, clock::now());
+    if (embedded_) embedded_->host().session_opened();
+    if (stopping_) s->shutdown(std::chrono::milliseconds(0));
+    return s;
+  }
+
+  void end_http_session(std::shared_ptr<session> s) {
+    auto* raw = s.get();
+    asio::co_spawn(ioc_, raw->async_end(loss_policy::cancel),
+                   [this, s = std::move(s)](std::exception_ptr) {
+                     sessions_.close(s->id());
+                     if (embedded_) embedded_->host().session_closed();
+                     if (stopping_ && sessions_.empty()) all_sessions_done_.cancel();
+                   });
   }
 
   void wait_for_signal() {
@@ -297,7 +325,7 @@ class app {
              {"sessions", sessions_.size()});
     if (listener_) listener_->stop();
     if (http_) http_->stop();
-    for (auto& [p, s] : sessions_) s->shutdown(cfg_.shutdown_grace);
+    for (auto& s : sessions_.all()) s->shutdown(cfg_.shutdown_grace);
     asio::co_spawn(ioc_, finish(), asio::detached);
   }
 
@@ -305,8 +333,7 @@ class app {
     // Sessions answer their calls within the grace (then cancel and answer the rest); the margin
     // covers cancellation and flushing replies.
     const auto deadline = clock::now() + cfg_.shutdown_grace + std::chrono::seconds(5);
-    std::vector<std::shared_ptr<session>> open;
-    for (auto& [p, s] : sessions_) open.push_back(s);
+    std::vector<std::shared_ptr<session>> open = sessions_.all();
     for (auto& s : open) co_await s->async_wait_drained(deadline);
     open.clear();
     // Then a moment for close handshakes, so well-behaved peers see a clean close.
@@ -346,7 +373,7 @@ class app {
   std::unique_ptr<http::server> http_;  // before listener_: the listener refers to it
   std::unique_ptr<ws_listener> listener_;
   std::unique_ptr<net::admin_server> admin_;
-  std::unordered_map<session*, std::shared_ptr<session>> sessions_;
+  session_registry sessions_;  // by session id; WebSocket and stdio sessions end with their stream
   embedded_backend* embedded_ = nullptr;  // set when the backend is the embedded tool host
   session* stdio_session_ = nullptr;
   std::string session_prefix_;

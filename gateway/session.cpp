@@ -1,5 +1,5 @@
-// One client session (gateway/session.hpp): reader, writer, in-flight table, per-request
-// coroutines with cancellation slots, progress, batches, and the graceful end of a connection.
+// One client session (gateway/session.hpp): in-flight table, per-request coroutines with
+// cancellation slots, progress, batches, back-pressure over its outbounds, and the graceful end.
 #include "gateway/session.hpp"
 
 #include "codecs/classify.hpp"
@@ -24,7 +24,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -43,17 +42,13 @@ constexpr std::chrono::milliseconds cancel_unwind_limit{2000};
 // them (stdout nobody reads after stdin closed) must not keep the process alive.
 constexpr std::chrono::milliseconds final_flush_limit{5000};
 
-// One write of the session's writer takes at most this much of its queue.
-constexpr std::size_t max_batch_messages = 64;
-constexpr std::size_t max_batch_bytes = 256 * 1024;
-
 // Why an in-flight request was cancelled; decides what, if anything, the client is sent.
 enum class cancel_reason : std::uint8_t {
   none,
   client,      // notifications/cancelled or op cancel: no reply (MCP) / `cancelled` already sent
-  disconnect,  // the connection is gone: nothing can be sent
+  disconnect,  // the request's stream is gone: nothing is sent
   shutdown,    // SIGTERM after the grace period: an error reply
-  eof,         // stdin closed and the grace period passed: an error reply
+  eof,         // its stream was lost under loss_policy::grace and the grace passed: an error reply
 };
 
 // Wakes every coroutine waiting in async_wait (a condition variable for one executor).
@@ -81,6 +76,7 @@ struct batch_state {
   std::size_t pending = 1;  // the reader holds one until it has dispatched every element
   std::vector<std::string> responses;  // serialized, so they count in the session's bytes
   std::size_t bytes = 0;
+  std::shared_ptr<outbound> replies;  // the stream the batch came on
 };
 
 // One request in flight. Shared by the table, the request's coroutine completion and its
@@ -97,6 +93,7 @@ struct inflight_entry {
   bool any_progress = false;
   std::optional<int> log_threshold;  // routes/logging.hpp: none -> the tool's log lines are dropped
   std::shared_ptr<batch_state> batch;
+  std::shared_ptr<outbound> replies;  // the stream the request came on
   clock::time_point received;
   // The request and its context, which the route's coroutine works on by reference until it
   // completes (spawn_request): here rather than in a coroutine frame of the session's own.
@@ -117,18 +114,28 @@ std::optional<json::value> progress_token_of(const codecs::inbound& in) {
   return std::nullopt;
 }
 
+// What a frame still has to do after session::deliver(): an inline method, or a batch.
+struct deferred {
+  std::optional<codecs::inbound> inline_message;
+  json::value batch;  // the batch's array when it is one
+  std::shared_ptr<outbound> replies;
+};
+
 }  // namespace
 
-struct session::impl : std::enable_shared_from_this<session::impl> {
-  impl(std::unique_ptr<message_transport> t, routes::tool_backend& b,
-       const routes::route_options& r, session_options o)
-      : transport(std::move(t)),
-        ex(transport->get_executor()),
-        backend(b),
-        route_opts(r),
-        opts(std::move(o)),
-        writer_wake(ex, clock::time_point::max()),
-        reader_wake(ex, clock::time_point::max()) {
+struct session::pending_frame::data {
+  deferred d;
+};
+
+session::pending_frame::pending_frame(std::unique_ptr<data> d) : d_(std::move(d)) {}
+session::pending_frame::pending_frame(pending_frame&&) noexcept = default;
+session::pending_frame& session::pending_frame::operator=(pending_frame&&) noexcept = default;
+session::pending_frame::~pending_frame() = default;
+
+struct session::impl : std::enable_shared_from_this<session::impl>, outbound_watcher {
+  impl(asio::any_io_executor e, routes::tool_backend& b, const routes::route_options& r,
+       session_options o)
+      : ex(std::move(e)), backend(b), route_opts(r), opts(std::move(o)) {
     state.session_id = opts.id;
     state.authenticated = opts.authenticated;
     state.cancel_request = [this](const codecs::client_id& id, codecs::dialect d) {
@@ -136,7 +143,6 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     };
   }
 
-  std::unique_ptr<message_transport> transport;
   asio::any_io_executor ex;
   routes::tool_backend& backend;
   const routes::route_options& route_opts;
@@ -150,27 +156,31 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   std::vector<std::shared_ptr<inflight_entry>> finished_entries;
   std::uint64_t anonymous_ids = 0;
 
-  std::deque<std::string> queue;
+  // The streams replies were pushed to, or may be, until each ends (on_ended). Few: one for
+  // WebSocket and stdio.
+  std::vector<std::shared_ptr<outbound>> streams;
+  std::shared_ptr<outbound> notifications;
+  // Replies in the streams' queues, not yet taken by their writers (max_queued).
+  std::size_t queued = 0;
   // Reply bytes queued, being written, or held for unfinished batches (max_session_bytes).
   std::size_t pending_bytes = 0;
   // A reply was refused for the bound: reading stays paused until half of it has been written.
   bool over_bound = false;
-  asio::steady_timer writer_wake;  // never expires: cancel() wakes the writer
-  asio::steady_timer reader_wake;  // likewise for the reader
-  bool writer_waiting = false;
-  bool reader_waiting = false;
-  waiters idle;         // notified when the table becomes empty
-  waiters writer_exit;  // notified when the writer has written its last message or stopped
+  waiters room;           // notified when a frame may be taken again, or a stream stops reading
+  waiters idle;           // notified when the table becomes empty
+  waiters streams_ended;  // notified when a stream has ended
 
   codecs::dialect last_dialect = codecs::dialect::jsonrpc;
   std::optional<codecs::dialect> counted_dialect;  // for the sessions gauge
-  bool read_eof = false;
+  std::string counted_kind;                        // the stream kind it was counted under
+  bool opened_logged = false;
+  bool closed_logged = false;
   bool shutting_down = false;
   bool close_requested = false;
   close_code close_with = close_code::normal;
-  bool writer_done = false;
-  bool flushed = false;  // close requested and every queued reply written (or writing failed)
-  bool started = false;
+
+  // Close requested and every stream has written its replies and ended (or failed).
+  bool flushed() const noexcept { return close_requested && streams.empty(); }
 
   // ---- keys and cancellation -----------------------------------------------------------------
 
@@ -212,27 +222,86 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
 
   // ---- output --------------------------------------------------------------------------------
 
-  void send_text(std::string text) {
-    if (writer_done || close_requested) return;
-    pending_bytes += text.size();
-    queue.push_back(std::move(text));
-    if (writer_waiting) writer_wake.cancel();
+  // ---- streams -------------------------------------------------------------------------------
+
+  void attach(const std::shared_ptr<outbound>& stream) {
+    for (const auto& s : streams) {
+      if (s == stream) return;
+    }
+    if (stream->ended()) return;
+    stream->watch(weak_from_this());
+    streams.push_back(stream);
+    if (!opened_logged) {
+      opened_logged = true;
+      EXAI_LOG(debug, "session", "session opened", {"session", opts.id},
+               {"transport", stream->kind()});
+    }
+    if (close_requested) stream->close(close_with);
   }
 
-  void send(const json::object& msg) { send_text(json::serialize(msg)); }
+  void on_taken(const outbound&, std::size_t messages) noexcept override {
+    queued -= messages;
+    room.notify_all();
+  }
 
-  void deliver(std::string text, const std::shared_ptr<batch_state>& batch) {
+  void on_written(const outbound&, std::size_t messages, std::size_t bytes,
+                  bool ok) noexcept override {
+    pending_bytes -= bytes;
+    if (over_bound && pending_bytes <= opts.max_session_bytes / 2) {
+      over_bound = false;
+      room.notify_all();
+    }
+    if (!ok) {
+      EXAI_LOG(debug, "session", "write failed", {"session", opts.id});
+      return;
+    }
+    finished_entries.clear();
+    stats.messages_out += messages;
+    stats.bytes_out += bytes;
+    metrics::bytes_out().inc(bytes);
+  }
+
+  void on_ended(const outbound& from, std::size_t dropped,
+                std::size_t dropped_bytes) noexcept override {
+    queued -= dropped;
+    pending_bytes -= dropped_bytes;
+    std::erase_if(streams, [&](const std::shared_ptr<outbound>& s) { return s.get() == &from; });
+    // Replies are out: a shutdown need not wait for the peer's half of the close handshake.
+    streams_ended.notify_all();
+    room.notify_all();
+  }
+
+  // ---- output --------------------------------------------------------------------------------
+
+  // To the request's stream while it lasts, else to the notification stream.
+  void send_text(std::string text, const std::shared_ptr<outbound>& to) {
+    if (close_requested) return;
+    outbound* target = to && !to->ended() ? to.get() : notifications.get();
+    if (!target || target->ended()) return;
+    const std::size_t size = text.size();
+    if (target->push(std::move(text)) != push_result::queued) return;
+    pending_bytes += size;
+    ++queued;
+  }
+
+  void send(const json::object& msg, const std::shared_ptr<outbound>& to) {
+    send_text(json::serialize(msg), to);
+  }
+
+  void deliver(std::string text, const std::shared_ptr<batch_state>& batch,
+               const std::shared_ptr<outbound>& to) {
     if (batch) {
       batch->bytes += text.size();
       pending_bytes += text.size();
       batch->responses.push_back(std::move(text));
     } else {
-      send_text(std::move(text));
+      send_text(std::move(text), to);
     }
   }
 
-  void deliver(const json::object& msg, const std::shared_ptr<batch_state>& batch) {
-    deliver(json::serialize(msg), batch);
+  void deliver(const json::object& msg, const std::shared_ptr<batch_state>& batch,
+               const std::shared_ptr<outbound>& to) {
+    deliver(json::serialize(msg), batch, to);
   }
 
   void release_batch(const std::shared_ptr<batch_state>& batch) {
@@ -248,7 +317,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     }
     text += ']';
     batch->responses.clear();
-    send_text(std::move(text));
+    send_text(std::move(text), batch->replies);
   }
 
   // Why a reply of `size` bytes may not be sent as it is, or nothing when it may: larger than a
@@ -279,27 +348,33 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   }
 
   // An error for a message that has no usable id: in the dialect the connection used so far.
-  void send_error_in_dialect(const codecs::error& e, const json::value* request_id = nullptr,
+  void send_error_in_dialect(const std::shared_ptr<outbound>& to, const codecs::error& e,
+                             const json::value* request_id = nullptr,
                              const std::optional<codecs::client_id>& id = std::nullopt) {
     if (last_dialect == codecs::dialect::op) {
-      send(op_error(request_id ? *request_id : json::value(nullptr), e));
+      send(op_error(request_id ? *request_id : json::value(nullptr), e), to);
     } else {
-      send(jsonrpc_error(id, e));
+      send(jsonrpc_error(id, e), to);
     }
   }
 
+  // Every stream is closed once what it holds is written; nothing more is sent or read.
   void request_close(close_code code) {
     if (close_requested) return;
     close_with = code;
     close_requested = true;
-    if (writer_waiting) writer_wake.cancel();
-    if (reader_waiting) reader_wake.cancel();
+    // close() never calls back, so the list does not change under the loop.
+    for (const auto& s : streams) s->close(code);
+    room.notify_all();
   }
 
   bool can_read() const noexcept {
-    return !close_requested && !writer_done && table.size() < opts.max_inflight &&
-           queue.size() < opts.max_queued && pending_bytes < opts.max_session_bytes &&
-           !over_bound;
+    return !close_requested && table.size() < opts.max_inflight && queued < opts.max_queued &&
+           pending_bytes < opts.max_session_bytes && !over_bound;
+  }
+
+  bool accepting(const outbound& stream) const noexcept {
+    return !close_requested && !stream.ended();
   }
 
   // ---- progress ------------------------------------------------------------------------------
@@ -319,7 +394,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
 
   void on_progress(inflight_entry& e, const codecs::progress_update& u) {
     if (e.done || e.reason != cancel_reason::none) return;  // none after the response
-    if (queue.size() >= opts.max_queued || pending_bytes >= opts.max_session_bytes) {
+    if (queued >= opts.max_queued || pending_bytes >= opts.max_session_bytes) {
       // Advisory: dropped rather than blocking the tool.
       ++stats.progress_dropped;
       return;
@@ -327,12 +402,12 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     if (!u.log_level.empty()) {  // a log line: notifications/message at or above the threshold
       const auto severity = routes::log_severity(u.log_level);
       if (e.log_threshold && severity && *severity >= *e.log_threshold) {
-        send(routes::log_notification(u));
+        send(routes::log_notification(u), e.replies);  // on the request's own stream
       }
       return;
     }
     if (e.dialect == codecs::dialect::op) {
-      send(op_progress(e.id ? &*e.id : nullptr, u));
+      send(op_progress(e.id ? &*e.id : nullptr, u), e.replies);
       return;
     }
     if (!e.progress_token) return;
@@ -344,7 +419,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     }
     e.last_progress = value;
     e.any_progress = true;
-    send(mcp_progress(*e.progress_token, value, u.total, u.message));
+    send(mcp_progress(*e.progress_token, value, u.total, u.message), e.replies);
   }
 
   // ---- requests ------------------------------------------------------------------------------
@@ -368,8 +443,10 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   }
 
   void spawn_request(routes::handler h, codecs::inbound in, std::string key,
-                     const std::shared_ptr<batch_state>& batch) {
+                     const std::shared_ptr<batch_state>& batch,
+                     const std::shared_ptr<outbound>& replies) {
     auto e = std::make_shared<inflight_entry>();
+    e->replies = replies;
     e->key = std::move(key);
     e->dialect = in.from;
     e->id = in.id;
@@ -408,8 +485,8 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
                              outcome_of(failure, codecs::error(errc::internal, "no result")));
       }
       // The signal may still be referenced by the finishing coroutine machinery: release it on
-      // a later turn. The session's next read or write is one (no post per call: issue 7
-      // profile); a session that is going away posts.
+      // a later turn. The session's next delivered frame or written batch is one, which spares
+      // a post per call; a session that is going away posts.
       if (self.use_count() > 1) {
         self->finished_entries.push_back(std::move(e));
       } else {
@@ -419,11 +496,11 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     if (tools_call && backend.enforces_deadline()) {
       // The pool always waits for the daemon: the route's coroutine is spawned itself and the
       // session's part runs in the completion handler (no coroutine frame of the session's own
-      // per call: issue 7 profile).
+      // per call).
       asio::co_spawn(ex, h(request, ctx), asio::bind_cancellation_slot(slot, std::move(done)));
     } else {
       // Anything else may finish without waiting: run_request queues its reply on the same
-      // turn, before the reader looks at the queue again (back-pressure on a stalled writer).
+      // turn, before the next frame is taken (back-pressure on a stalled stream).
       asio::co_spawn(ex, run_request(shared_from_this(), h, e),
                      asio::bind_cancellation_slot(slot, std::move(done)));
     }
@@ -503,34 +580,36 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
         }
         text = reply_text(e, in, std::move(refused));
       }
-      deliver(std::move(text), e.batch);
+      deliver(std::move(text), e.batch, e.replies);
     }
     if (e.batch) release_batch(e.batch);
-    if (reader_waiting) reader_wake.cancel();
+    room.notify_all();
     if (table.empty()) idle.notify_all();
   }
 
   // ---- inbound -------------------------------------------------------------------------------
 
-  void note_dialect(codecs::dialect d) {
+  void note_dialect(codecs::dialect d, const outbound& from) {
     last_dialect = d;
     if (!counted_dialect) {
       counted_dialect = d;
-      metrics::sessions(transport->kind(), dialect_name(d)).add(1);
+      counted_kind = from.kind();
+      metrics::sessions(counted_kind, dialect_name(d)).add(1);
     }
   }
 
   // A message on a connection that has not authenticated (token required, no Bearer on the
   // upgrade): refused like the reference daemon refuses a first message that is not hello.
-  void refuse_unauthenticated(const codecs::inbound& in) {
+  void refuse_unauthenticated(const codecs::inbound& in, const std::shared_ptr<outbound>& to) {
     if (in.from == codecs::dialect::op) {
-      send(op_hello_refused("missing_hello"));
+      send(op_hello_refused("missing_hello"), to);
       request_close(close_code::missing_hello);
     } else {
       if (in.type == codecs::message_type::request) {
         send(jsonrpc_error(in.id, codecs::error(errc::unauthorized,
                                                 "unauthorized: send Authorization: Bearer <token> "
-                                                "with the WebSocket upgrade")));
+                                                "with the WebSocket upgrade")),
+             to);
       }
       request_close(close_code::policy_violation);
     }
@@ -539,12 +618,13 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
   // One decoded message, without suspending: requests are spawned, refusals answered. Returns
   // false for the inline methods (handshakes, notifications, op cancel), which the caller runs
   // through on_inline: only they need a coroutine here, so an ordinary call costs no coroutine
-  // frame before its own (issue 7 profile).
-  bool on_inbound_now(codecs::inbound& in, const std::shared_ptr<batch_state>& batch) {
+  // frame before its own.
+  bool on_inbound_now(codecs::inbound& in, const std::shared_ptr<batch_state>& batch,
+                      const std::shared_ptr<outbound>& to) {
     if (in.type == codecs::message_type::response) return true;  // we send clients no requests
     const bool is_hello = in.from == codecs::dialect::op && in.method == "hello";
     if (!state.authenticated && !is_hello) {
-      refuse_unauthenticated(in);
+      refuse_unauthenticated(in, to);
       return true;
     }
     if (routes::is_inline_method(in.method, in.from)) return false;
@@ -553,7 +633,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     auto reply_error = [&](codecs::error err) {
       json::object msg = in.from == codecs::dialect::op ? op_reply(in, std::move(err))
                                                         : jsonrpc_error(in.id, err);
-      deliver(std::move(msg), batch);
+      deliver(std::move(msg), batch, to);
     };
     if (shutting_down) {
       reply_error(codecs::error(errc::shutting_down, "the gateway is shutting down"));
@@ -578,17 +658,18 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     }
     if (table.contains(key)) {
       // The first request with this id continues; answering the second with the same id is the
-      // only way to tell the client (issue 4 brief).
+      // only way to tell the client.
       reply_error(codecs::error(errc::invalid_request,
                                 "duplicate request id: a request with this id is in flight"));
       return true;
     }
-    spawn_request(h, std::move(in), std::move(key), batch);
+    spawn_request(h, std::move(in), std::move(key), batch, to);
     return true;
   }
 
   // An inline method (routes::is_inline_method), run in arrival order before the next message.
-  asio::awaitable<void> on_inline(codecs::inbound in, std::shared_ptr<batch_state> batch) {
+  asio::awaitable<void> on_inline(codecs::inbound in, std::shared_ptr<batch_state> batch,
+                                  std::shared_ptr<outbound> to) {
     const bool is_hello = in.from == codecs::dialect::op && in.method == "hello";
     const bool is_request = in.type == codecs::message_type::request;
     auto h = routes::find_route(in.method, in.from);
@@ -600,84 +681,82 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     const bool refused_hello = is_hello && !r;
     json::object msg = in.from == codecs::dialect::op ? op_reply(in, std::move(r))
                                                       : jsonrpc_reply(*in.id, std::move(r));
-    deliver(std::move(msg), batch);
+    deliver(std::move(msg), batch, to);
     if (refused_hello) request_close(close_code::unauthorized);
   }
 
-  asio::awaitable<void> on_inbound(codecs::inbound in, std::shared_ptr<batch_state> batch) {
-    if (on_inbound_now(in, batch)) co_return;
-    co_await on_inline(std::move(in), std::move(batch));
+  asio::awaitable<void> on_inbound(codecs::inbound in, std::shared_ptr<batch_state> batch,
+                                   std::shared_ptr<outbound> to) {
+    if (on_inbound_now(in, batch, to)) co_return;
+    co_await on_inline(std::move(in), std::move(batch), std::move(to));
   }
 
-  asio::awaitable<void> on_batch(const json::array& a) {
+  asio::awaitable<void> on_batch(const json::array& a, std::shared_ptr<outbound> to) {
     if (!state.protocol_version || *state.protocol_version != routes::batch_version) {
       send(jsonrpc_error(std::nullopt,
                          codecs::error(errc::invalid_request,
                                        "JSON-RPC batches are accepted only on sessions "
-                                       "initialized with protocol version 2025-03-26")));
+                                       "initialized with protocol version 2025-03-26")),
+           to);
       co_return;
     }
     auto decoded = codecs::jsonrpc::decode_batch(a, opts.max_batch_elements);
     if (!decoded) {
-      send(jsonrpc_error(std::nullopt, decoded.error()));
+      send(jsonrpc_error(std::nullopt, decoded.error()), to);
       co_return;
     }
     auto batch = std::make_shared<batch_state>();
+    batch->replies = to;
     for (auto& d : *decoded) {
       if (!d) {
-        deliver(jsonrpc_error(d.error().id, d.error().err), batch);
+        deliver(jsonrpc_error(d.error().id, d.error().err), batch, to);
         continue;
       }
       // Each element takes an in-flight slot like any request (back-pressure).
-      while (!(table.size() < opts.max_inflight) && !close_requested && !writer_done) {
-        co_await wait_reader_wake();
+      while (!(table.size() < opts.max_inflight) && accepting(*to)) {
+        co_await room.async_wait(clock::time_point::max());
       }
-      co_await on_inbound(std::move(*d), batch);
+      co_await on_inbound(std::move(*d), batch, to);
     }
     release_batch(batch);
   }
 
-  // What a message left to do that must suspend: an inline method, or a batch.
-  struct deferred {
-    std::optional<codecs::inbound> inline_message;
-    json::value batch;  // the batch's array when it is one
-  };
-
-  // One message, as far as it goes without suspending (issue 7: no coroutine frame per message).
-  std::optional<deferred> on_message_now(std::string_view text) {
+  // One message, as far as it goes without suspending (no coroutine frame per message).
+  std::optional<deferred> on_message_now(std::string_view text,
+                                         const std::shared_ptr<outbound>& to) {
     finished_entries.clear();
     auto parsed = codecs::parse_json(text, opts.limits);
     if (!parsed) {
-      send_error_in_dialect(parsed.error());
+      send_error_in_dialect(to, parsed.error());
       return std::nullopt;
     }
     json::value& v = *parsed;
     switch (codecs::classify(v)) {
       case codecs::classification::jsonrpc: {
-        note_dialect(codecs::dialect::jsonrpc);
+        note_dialect(codecs::dialect::jsonrpc, *to);
         auto d = codecs::jsonrpc::decode(std::move(v));  // v is not read again
         if (!d) {
-          send(jsonrpc_error(d.error().id, d.error().err));
+          send(jsonrpc_error(d.error().id, d.error().err), to);
           return std::nullopt;
         }
-        if (on_inbound_now(*d, nullptr)) return std::nullopt;
-        return deferred{std::move(*d), {}};
+        if (on_inbound_now(*d, nullptr, to)) return std::nullopt;
+        return deferred{std::move(*d), {}, to};
       }
       case codecs::classification::jsonrpc_batch:
-        note_dialect(codecs::dialect::jsonrpc);
-        return deferred{std::nullopt, std::move(v)};
+        note_dialect(codecs::dialect::jsonrpc, *to);
+        return deferred{std::nullopt, std::move(v), to};
       case codecs::classification::op: {
-        note_dialect(codecs::dialect::op);
+        note_dialect(codecs::dialect::op, *to);
         auto m = codecs::op::decode_client(v);
         if (!m) {
           auto rid = codecs::op::peek_request_id(v);
           json::value id = rid ? json::value(*rid) : json::value(nullptr);
-          send(op_error(id, m.error()));
+          send(op_error(id, m.error()), to);
           return std::nullopt;
         }
         auto in = codecs::op::to_inbound(*m);
-        if (on_inbound_now(in, nullptr)) return std::nullopt;
-        return deferred{std::move(in), {}};
+        if (on_inbound_now(in, nullptr, to)) return std::nullopt;
+        return deferred{std::move(in), {}, to};
       }
       case codecs::classification::neither: {
         codecs::error e(errc::unknown_dialect,
@@ -693,7 +772,7 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
             id = codecs::client_id{*i};
           }
         }
-        send_error_in_dialect(e, &rid, id);
+        send_error_in_dialect(to, e, &rid, id);
         return std::nullopt;
       }
     }
@@ -702,118 +781,65 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
 
   asio::awaitable<void> run_deferred(deferred d) {
     if (d.inline_message) {
-      co_await on_inline(std::move(*d.inline_message), nullptr);
+      co_await on_inline(std::move(*d.inline_message), nullptr, std::move(d.replies));
     } else if (const auto* a = d.batch.if_array()) {
-      co_await on_batch(*a);
+      co_await on_batch(*a, std::move(d.replies));
     }
   }
 
-  // ---- the loops -----------------------------------------------------------------------------
+  // ---- lost streams and the end -----------------------------------------------------------
 
-  asio::awaitable<void> wait_reader_wake() {
-    reader_waiting = true;
-    boost::system::error_code ec;
-    co_await reader_wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    reader_waiting = false;
+  bool any_running_on(const outbound& stream) const {
+    for (const auto& [k, e] : table) {
+      if (e->replies.get() == &stream && !e->done && e->reason == cancel_reason::none) return true;
+    }
+    return false;
   }
 
-  // Reads one message ahead: while the session is full (back-pressure) the next message waits
-  // in hand, and when none has come yet a read is still pending, so a client that disconnects
-  // while its calls run is noticed at once and they are cancelled (issue 4, disconnect).
-  static asio::awaitable<void> reader_loop(std::shared_ptr<impl> self) {
+  void cancel_on(const outbound& stream, cancel_reason why) {
+    std::vector<std::shared_ptr<inflight_entry>> running;
+    for (auto& [k, e] : table) {
+      if (e->replies.get() == &stream && !e->done && e->reason == cancel_reason::none) {
+        running.push_back(e);
+      }
+    }
+    for (auto& e : running) {
+      if (e->done || e->reason != cancel_reason::none) continue;
+      e->reason = why;
+      if (why == cancel_reason::disconnect) metrics::client_cancels().inc();
+      e->signal.emit(asio::cancellation_type::terminal);
+    }
+  }
+
+  // The requests of a lost stream get eof_grace, then are cancelled and answered.
+  static asio::awaitable<void> grace_then_cancel(std::shared_ptr<impl> self,
+                                                 std::shared_ptr<outbound> stream) {
     auto& s = *self;
-    for (;;) {
-      if (s.close_requested || s.writer_done) co_return;
-      std::string_view text;
-      auto ec = co_await s.transport->async_read_message(text);
-      if (ec == codecs::errc::message_too_large) {
-        s.send_error_in_dialect(codecs::error(
-            errc::message_too_large,
-            "message exceeds the limit of " + std::to_string(s.opts.limits.max_bytes) + " bytes"));
-        continue;
-      }
-      if (ec) {
-        s.read_eof = ec == asio::error::eof;
-        co_return;
-      }
-      ++s.stats.messages_in;
-      s.stats.bytes_in += text.size();
-      metrics::bytes_in().inc(text.size());
-      while (!s.can_read()) {
-        if (s.close_requested || s.writer_done) co_return;
-        co_await s.wait_reader_wake();  // back-pressure: in-flight or queue full
-      }
-      // `text` lives until the next read; only inline methods and batches suspend here.
-      if (auto d = s.on_message_now(text)) co_await s.run_deferred(std::move(*d));
+    const auto grace_end = clock::now() + s.opts.eof_grace;
+    while (s.any_running_on(*stream)) {
+      const bool woken = co_await s.room.async_wait(grace_end);
+      if (!woken) break;
     }
+    s.cancel_on(*stream, cancel_reason::eof);
   }
 
-  static asio::awaitable<void> writer_loop(std::shared_ptr<impl> self) {
-    auto& s = *self;
-    std::vector<std::string> batch;
-    try {
-      for (;;) {
-        while (s.queue.empty() && !s.close_requested) {
-          s.writer_waiting = true;
-          boost::system::error_code ec;
-          co_await s.writer_wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          s.writer_waiting = false;
-        }
-        if (s.queue.empty()) break;  // close requested and everything written
-        // Everything queued goes out as one batch (one send on WebSocket; issue 7), bounded so
-        // a huge backlog still yields to the rest of the executor between sends.
-        batch.clear();
-        std::size_t batch_bytes = 0;
-        while (!s.queue.empty() && batch.size() < max_batch_messages &&
-               (batch.empty() || batch_bytes + s.queue.front().size() <= max_batch_bytes)) {
-          batch_bytes += s.queue.front().size();
-          batch.push_back(std::move(s.queue.front()));
-          s.queue.pop_front();
-        }
-        if (s.reader_waiting) s.reader_wake.cancel();
-        boost::system::error_code ec;
-        if (batch.size() == 1) {
-          ec = co_await s.transport->async_write_message(batch.front());
-        } else {
-          ec = co_await s.transport->async_write_messages(batch);
-        }
-        s.pending_bytes -= batch_bytes;
-        if (s.over_bound && s.pending_bytes <= s.opts.max_session_bytes / 2) {
-          s.over_bound = false;
-          if (s.reader_waiting) s.reader_wake.cancel();
-        }
-        if (ec) {
-          EXAI_LOG(debug, "session", "write failed", {"session", s.opts.id},
-                   {"error", ec.message()});
-          break;
-        }
-        s.finished_entries.clear();
-        s.stats.messages_out += batch.size();
-        s.stats.bytes_out += batch_bytes;
-        metrics::bytes_out().inc(batch_bytes);
-      }
-    } catch (const std::exception& ex) {
-      EXAI_LOG(warn, "session", "writer stopped", {"session", s.opts.id}, {"error", ex.what()});
-    }
-    s.writer_done = true;
-    s.flushed = true;
-    for (const auto& q : s.queue) s.pending_bytes -= q.size();
-    s.queue.clear();
-    // Replies are out: a shutdown need not wait for the peer's half of the close handshake.
-    s.writer_exit.notify_all();
-    if (s.reader_waiting) s.reader_wake.cancel();
-    try {
-      co_await s.transport->async_close(s.close_with);
-    } catch (const std::exception&) {
-    }
+  void note_closed() {
+    if (closed_logged) return;
+    closed_logged = true;
+    if (counted_dialect) metrics::sessions(counted_kind, dialect_name(*counted_dialect)).add(-1);
+    EXAI_LOG(debug, "session", "session closed", {"session", opts.id},
+             {"requests", stats.requests}, {"messages_in", stats.messages_in},
+             {"messages_out", stats.messages_out});
   }
 
-  // Let in-flight requests finish within `grace`, cancel the rest, flush, close.
+  // Let in-flight requests finish within `grace` (max(): however long they take), cancel the
+  // rest, flush, close.
   static asio::awaitable<void> drain(std::shared_ptr<impl> self, std::chrono::milliseconds grace,
                                      cancel_reason why, close_code code) {
     auto& s = *self;
     // (No co_await inside loop conditions: g++ 12 miscompiles some of those.)
-    const auto grace_end = clock::now() + grace;
+    const auto grace_end = grace == std::chrono::milliseconds::max() ? clock::time_point::max()
+                                                                     : clock::now() + grace;
     while (!s.table.empty()) {
       const bool woken = co_await s.idle.async_wait(grace_end);
       if (!woken) break;
@@ -830,63 +856,130 @@ struct session::impl : std::enable_shared_from_this<session::impl> {
     }
     s.request_close(code);
     const auto flush_end = clock::now() + final_flush_limit;
-    while (!s.flushed) {
-      if (co_await s.writer_exit.async_wait(flush_end)) continue;
+    while (!s.flushed()) {
+      if (co_await s.streams_ended.async_wait(flush_end)) continue;
       EXAI_LOG(warn, "session", "the peer does not take the last replies; giving up on them",
-               {"session", s.opts.id}, {"queued", s.queue.size()});
-      s.transport->abort_writes();
+               {"session", s.opts.id}, {"queued", s.queued});
+      // abort() never calls back; the streams end later, from their writers.
+      for (const auto& stream : s.streams) stream->abort();
       break;
     }
     const auto abort_end = clock::now() + cancel_unwind_limit;
-    while (!s.flushed) {
-      if (!co_await s.writer_exit.async_wait(abort_end)) break;
+    while (!s.flushed()) {
+      if (!co_await s.streams_ended.async_wait(abort_end)) break;
     }
+    s.note_closed();
   }
 };
 
 session::session(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 session::~session() = default;
 
-std::shared_ptr<session> session::create(std::unique_ptr<message_transport> transport,
-                                         routes::tool_backend& backend,
+std::shared_ptr<session> session::create(asio::any_io_executor ex, routes::tool_backend& backend,
                                          const routes::route_options& routes,
                                          session_options opts) {
   if (opts.max_inflight == 0) opts.max_inflight = 1;
   if (opts.max_queued == 0) opts.max_queued = 1;
-  auto p = std::make_shared<impl>(std::move(transport), backend, routes, std::move(opts));
+  auto p = std::make_shared<impl>(std::move(ex), backend, routes, std::move(opts));
   return std::make_shared<session>(std::move(p));
 }
 
-asio::awaitable<void> session::async_run() {
+void session::set_notifications(std::shared_ptr<outbound> stream) {
+  auto& s = *impl_;
+  if (stream) s.attach(stream);
+  s.notifications = std::move(stream);
+}
+
+std::optional<session::pending_frame> session::deliver(std::string_view frame,
+                                                       const std::shared_ptr<outbound>& replies) {
+  auto& s = *impl_;
+  s.attach(replies);
+  ++s.stats.messages_in;
+  s.stats.bytes_in += frame.size();
+  metrics::bytes_in().inc(frame.size());
+  auto d = s.on_message_now(frame, replies);
+  if (!d) return std::nullopt;
+  return pending_frame(std::make_unique<pending_frame::data>(pending_frame::data{std::move(*d)}));
+}
+
+asio::awaitable<void> session::async_finish(pending_frame rest) {
+  auto self = impl_;
+  co_await self->run_deferred(std::move(rest.d_->d));
+}
+
+asio::awaitable<void> session::async_deliver(std::string frame, std::shared_ptr<outbound> replies) {
+  if (auto rest = deliver(frame, replies)) co_await async_finish(std::move(*rest));
+}
+
+void session::deliver_oversize(const std::shared_ptr<outbound>& replies) {
+  auto& s = *impl_;
+  s.attach(replies);
+  s.send_error_in_dialect(
+      replies, codecs::error(errc::message_too_large, "message exceeds the limit of " +
+                                                          std::to_string(s.opts.limits.max_bytes) +
+                                                          " bytes"));
+}
+
+bool session::accepting(const outbound& stream) const noexcept {
+  return impl_->accepting(stream);
+}
+
+asio::awaitable<bool> session::async_wait_room(const outbound& stream) {
+  auto self = impl_;
+  for (;;) {
+    if (!self->accepting(stream)) co_return false;
+    if (self->can_read()) co_return true;
+    co_await self->room.async_wait(clock::time_point::max());
+  }
+}
+
+void session::stream_lost(const outbound& stream, loss_policy policy) {
+  auto self = impl_;
+  switch (policy) {
+    case loss_policy::cancel:
+      self->cancel_on(stream, cancel_reason::disconnect);
+      break;
+    case loss_policy::grace: {
+      std::shared_ptr<outbound> held;
+      for (const auto& [k, e] : self->table) {
+        if (e->replies.get() == &stream) {
+          held = e->replies;
+          break;
+        }
+      }
+      if (held) {
+        asio::co_spawn(self->ex, impl::grace_then_cancel(self, std::move(held)), asio::detached);
+      }
+      break;
+    }
+    case loss_policy::keep:
+      break;
+  }
+}
+
+asio::awaitable<void> session::async_end(loss_policy policy) {
   auto self = impl_;
   auto& s = *self;
-  if (s.started) co_return;
-  s.started = true;
-  EXAI_LOG(debug, "session", "session opened", {"session", s.opts.id},
-           {"transport", s.transport->kind()});
-  asio::co_spawn(s.ex, impl::writer_loop(self), asio::detached);
   try {
-    co_await impl::reader_loop(self);
-  } catch (const std::exception& ex) {
-    EXAI_LOG(warn, "session", "reader stopped", {"session", s.opts.id}, {"error", ex.what()});
-  }
-  try {
-    if (s.read_eof && s.transport->replies_after_eof()) {
-      co_await impl::drain(self, s.opts.eof_grace, cancel_reason::eof, close_code::normal);
-    } else {
-      co_await impl::drain(self, std::chrono::milliseconds(0),
-                           s.shutting_down ? cancel_reason::shutdown : cancel_reason::disconnect,
-                           s.close_with);
+    switch (policy) {
+      case loss_policy::grace:
+        co_await impl::drain(self, s.opts.eof_grace, cancel_reason::eof, close_code::normal);
+        break;
+      case loss_policy::keep:
+        co_await impl::drain(self, std::chrono::milliseconds::max(),
+                             s.shutting_down ? cancel_reason::shutdown : cancel_reason::disconnect,
+                             s.close_with);
+        break;
+      case loss_policy::cancel:
+        co_await impl::drain(self, std::chrono::milliseconds(0),
+                             s.shutting_down ? cancel_reason::shutdown : cancel_reason::disconnect,
+                             s.close_with);
+        break;
     }
   } catch (const std::exception& ex) {
     EXAI_LOG(warn, "session", "drain failed", {"session", s.opts.id}, {"error", ex.what()});
   }
-  if (s.counted_dialect) {
-    metrics::sessions(s.transport->kind(), dialect_name(*s.counted_dialect)).add(-1);
-  }
-  EXAI_LOG(debug, "session", "session closed", {"session", s.opts.id},
-           {"requests", s.stats.requests}, {"messages_in", s.stats.messages_in},
-           {"messages_out", s.stats.messages_out});
+  s.note_closed();
 }
 
 void session::shutdown(std::chrono::milliseconds grace) {
@@ -900,18 +993,18 @@ void session::shutdown(std::chrono::milliseconds grace) {
 
 void session::notify_tools_changed() {
   auto& s = *impl_;
-  if (s.state.protocol_version) s.send(tools_list_changed());
+  if (s.state.protocol_version) s.send(tools_list_changed(), s.notifications);
 }
 
 asio::awaitable<void> session::async_wait_drained(std::chrono::steady_clock::time_point deadline) {
   auto self = impl_;
-  while (!self->flushed) {
-    const bool woken = co_await self->writer_exit.async_wait(deadline);
+  while (!self->flushed()) {
+    const bool woken = co_await self->streams_ended.async_wait(deadline);
     if (!woken) break;
   }
 }
 
-bool session::drained() const noexcept { return impl_->flushed; }
+bool session::drained() const noexcept { return impl_->flushed(); }
 
 const std::string& session::id() const noexcept { return impl_->opts.id; }
 std::size_t session::inflight() const noexcept { return impl_->table.size(); }

@@ -1,10 +1,12 @@
-// One client connection, whatever its transport (issue 4, "Sessions, codecs, routes"): one reader,
-// one writer draining a bounded queue, an in-flight table keyed by the client's id, each request in
-// its own coroutine with a cancellation slot. Replies go out in the dialect they came in.
+// One client session, protocol state only: the in-flight table keyed by the client's ids, each
+// request in its own coroutine with a cancellation slot, progress, batches, back-pressure and the
+// graceful end. It owns no transport: frames are handed in with the outbound they came on, and
+// each reply goes to that outbound (or to the notification stream when that one has ended), in
+// the dialect its request came in. gateway/stream_pump.hpp serves a transport with one.
 #pragma once
 
 #include "codecs/parse.hpp"
-#include "gateway/transport.hpp"
+#include "gateway/outbound.hpp"
 #include "routes/table.hpp"
 #include "routes/tool_backend.hpp"
 
@@ -15,7 +17,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace exai::gateway {
 
@@ -29,7 +33,8 @@ struct session_options {
   // Largest reply; a larger one becomes an error saying so (a tool error for tools/call).
   std::size_t max_reply_bytes = 32u * 1024 * 1024;
   std::size_t max_batch_elements = 256;        // a larger JSON-RPC batch gets one -32600
-  std::chrono::milliseconds eof_grace{2000};   // in-flight time after stdin EOF (stdio)
+  // How long requests of a stream lost under loss_policy::grace may still run (stdin EOF).
+  std::chrono::milliseconds eof_grace{2000};
   codecs::parse_limits limits;
   // False when the gateway requires a token and the connection has not presented it yet (a
   // WebSocket upgrade without Bearer): only an op hello with the token is then accepted.
@@ -44,7 +49,7 @@ struct session_stats {
 
 class session final {
  public:
-  static std::shared_ptr<session> create(std::unique_ptr<message_transport> transport,
+  static std::shared_ptr<session> create(boost::asio::any_io_executor ex,
                                          routes::tool_backend& backend,
                                          const routes::route_options& routes,
                                          session_options opts);
@@ -52,19 +57,57 @@ class session final {
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
-  // Serves the connection until it ends: the peer closed, the transport failed, or shutdown()
-  // finished. On return every request coroutine has completed and the writer has stopped.
-  // Never throws. Run it on the transport's executor (co_spawn).
-  boost::asio::awaitable<void> async_run();
+  // All members are called on the session's executor.
 
-  // Graceful stop (issue 6, "Lifecycle"): new requests are refused (shutting_down), in-flight
+  // The stream that gets notifications not tied to a request (tools/list_changed), and replies
+  // whose own stream has ended. Attached like any stream (see deliver()).
+  void set_notifications(std::shared_ptr<outbound> stream);
+
+  // What is left of a frame after deliver(): an inline method or a batch, which suspend.
+  class pending_frame;
+
+  // Handles one client frame that arrived on `replies`, as far as it goes without suspending
+  // (requests are started, errors answered); replies go to `replies`, which the session attaches
+  // (watches, and closes when it ends). When the frame needs to suspend, the rest is returned and
+  // must be completed with async_finish() before the next frame of the same stream is delivered:
+  // frames of one stream are handled in arrival order.
+  std::optional<pending_frame> deliver(std::string_view frame,
+                                       const std::shared_ptr<outbound>& replies);
+  // Completes the rest of a frame. Cancellation: none; it ends when the frame's inline method or
+  // the dispatch of its batch ends (a batch waits for in-flight room, or for the session to close).
+  boost::asio::awaitable<void> async_finish(pending_frame rest);
+  // deliver() and async_finish() in one (one coroutine frame per message).
+  boost::asio::awaitable<void> async_deliver(std::string frame, std::shared_ptr<outbound> replies);
+  // A frame that arrived on `replies` but was over the size limit and dropped by the transport.
+  void deliver_oversize(const std::shared_ptr<outbound>& replies);
+
+  // Whether the session takes further frames from `stream`: false once the session is closing
+  // or the stream has ended.
+  bool accepting(const outbound& stream) const noexcept;
+  // Back-pressure: completes with true once the session has room for another frame (in-flight
+  // slots, queued replies and reply bytes under their bounds), with false once it takes no more
+  // from `stream` (accepting() is false). Cancellation: none; it always completes by one of those.
+  boost::asio::awaitable<bool> async_wait_room(const outbound& stream);
+
+  // The client lost `stream` (its transport read failed or ended). Requests that came on it are
+  // handled per `policy`; replies to kept requests go to the notification stream, if any.
+  void stream_lost(const outbound& stream, loss_policy policy);
+
+  // Ends a session whose only stream was lost or closed: its requests are handled per `policy`
+  // (grace: eof_grace, then cancelled and answered; keep: waited for; cancel: cancelled now, or
+  // after shutdown()'s grace when that is running), every stream is closed once its replies are
+  // written, and the call completes when that is done or its bounded waits pass. On return no
+  // request coroutine runs unless one ignored cancellation (logged). Never throws.
+  boost::asio::awaitable<void> async_end(loss_policy policy);
+
+  // Graceful stop: new requests are refused (shutting_down), in-flight
   // ones get `grace` to finish, the rest are cancelled and answered with an error, replies are
-  // flushed and the connection closed (WebSocket 1001). Idempotent. Call on the session's executor.
+  // flushed and every stream closed (WebSocket 1001). Idempotent.
   void shutdown(std::chrono::milliseconds grace);
 
-  // Completes once the session has answered or cancelled every request and written every reply
-  // after shutdown() (or the connection ended), or when the deadline passes. The WebSocket close
-  // handshake may still be under way: a process that is exiting need not wait for the peer.
+  // Completes once the session has answered or cancelled every request and every stream has
+  // written its replies and ended (after shutdown() or async_end()), or when the deadline passes.
+  // A WebSocket close handshake may still be under way: an exiting process need not wait for it.
   boost::asio::awaitable<void> async_wait_drained(std::chrono::steady_clock::time_point deadline);
   bool drained() const noexcept;
 
@@ -82,6 +125,19 @@ class session final {
  private:
   // Shared with the session's coroutines, which keep it alive until they finish.
   std::shared_ptr<impl> impl_;
+};
+
+class session::pending_frame {
+ public:
+  struct data;
+  explicit pending_frame(std::unique_ptr<data> d);
+  pending_frame(pending_frame&&) noexcept;
+  pending_frame& operator=(pending_frame&&) noexcept;
+  ~pending_frame();
+
+ private:
+  friend class session;
+  std::unique_ptr<data> d_;
 };
 
 }  // namespace exai::gateway

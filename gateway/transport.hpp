@@ -1,6 +1,9 @@
-// The message-oriented client transport a session runs on (house-style 4): stdio lines, WebSocket
-// text frames, or an in-memory pair in tests. Implementations live in .cpp files.
+// The message-oriented client transport (house-style 4): stdio lines, WebSocket text frames, or an
+// in-memory pair in tests. Implementations live in .cpp files. gateway/stream_pump.hpp serves a
+// session with one: its read loop reads, and an outbound's writer writes.
 #pragma once
+
+#include "gateway/outbound.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -13,17 +16,6 @@
 
 namespace exai::gateway {
 
-// Why a connection is being closed (WebSocket close codes; stdio just stops).
-enum class close_code : std::uint16_t {
-  normal = 1000,
-  going_away = 1001,       // shutdown
-  policy_violation = 1008, // not authorised
-  too_big = 1009,
-  internal_error = 1011,
-  missing_hello = 4001,    // first op message not hello when a token is required (section 1)
-  unauthorized = 4003,     // op hello with a bad token (exai-op-protocol.md section 1)
-};
-
 class message_transport {
  public:
   virtual ~message_transport() = default;
@@ -33,18 +25,18 @@ class message_transport {
   // The next message; `out` stays valid until the next call. Errors:
   // - codecs::errc::message_too_large: one oversize message was dropped, the stream goes on;
   // - anything else (eof included): the stream is finished.
-  // At most one read at a time (the session's reader). Not cancelled by the session: a cancelled
-  // WebSocket read breaks the stream (toolchain gotcha 5); async_close() ends it instead.
+  // At most one read at a time (the pump's). Never cancelled: a cancelled WebSocket read breaks
+  // the stream (toolchain-and-peers.md, coroutine item 5); async_close() ends it instead.
   virtual boost::asio::awaitable<boost::system::error_code> async_read_message(
       std::string_view& out) = 0;
 
-  // Writes one whole message. At most one write at a time (the session's writer); `message`
+  // Writes one whole message. At most one write at a time (the outbound's writer); `message`
   // must stay valid until it completes.
   virtual boost::asio::awaitable<boost::system::error_code> async_write_message(
       std::string_view message) = 0;
 
   // Writes several whole messages, in order, as few sends as the transport can (WebSocket: one
-  // syscall for the lot; issue 7: a syscall per frame was the gateway's largest cost). Same rules
+  // syscall for the lot, since a syscall per frame dominates the gateway's cost). Same rules
   // as async_write_message; on an error the stream is finished and later messages may be lost.
   // The default writes them one by one (gateway/ws_transport.cpp defines it).
   virtual boost::asio::awaitable<boost::system::error_code> async_write_messages(

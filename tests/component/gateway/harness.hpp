@@ -1,10 +1,11 @@
-// A session on an in-memory pipe with a scripted backend, driven step by step from a test:
+// A session pumped from an in-memory pipe with a scripted backend, driven step by step from a test:
 // push client messages, run the io_context until a reply (or a bounded silence), inspect.
 #pragma once
 
 #include "fake_backend.hpp"
 #include "gateway/memory_transport.hpp"
 #include "gateway/session.hpp"
+#include "gateway/stream_pump.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -42,8 +43,9 @@ struct harness {
   void start(gateway::session_options o = {}, bool replies_after_eof = false) {
     pipe = std::make_unique<gateway::memory_pipe>(ioc.get_executor(), "memory", replies_after_eof);
     if (o.id.empty()) o.id = "gw-test";
-    session = gateway::session::create(pipe->transport(), backend, ropts, std::move(o));
-    boost::asio::co_spawn(ioc, session->async_run(), [this](std::exception_ptr) { ended = true; });
+    session = gateway::session::create(ioc.get_executor(), backend, ropts, std::move(o));
+    boost::asio::co_spawn(ioc, gateway::async_pump(pipe->transport(), session),
+                          [this](std::exception_ptr) { ended = true; });
   }
 
   // Runs the io_context until pred() holds or the timeout passes; returns pred().
