@@ -99,6 +99,7 @@ boost::asio::awaitable<reply> serve_modern(handler h, codecs::inbound& in, reque
     if (!ok) co_return ok.error();
   }
   auto r = co_await h(in, ctx);
+  ctx.modern = nullptr;  // *m ends with this frame
   if (r) era::shape_result(in.method, *r, cache_hint_of(ctx.options));
   co_return r;
 }

@@ -244,12 +244,15 @@ async function main() {
   } finally {
     bridge?.stop();
   }
+  // Results are kept when asked for (--keep) or when something failed, to be read.
+  if (!o.keep && failures === 0) rmSync(work, { recursive: true, force: true });
   rows.sort((a, b) => a.scenario.localeCompare(b.scenario) || a.set.localeCompare(b.set));
   console.log('| scenario | set | result | note |');
   console.log('| --- | --- | --- | --- |');
   for (const r of rows) console.log(`| ${r.scenario} | ${r.set} | ${r.status} | ${r.why ?? ''} |`);
   console.log(`\n${rows.filter((r) => r.status === 'pass').length} pass, ${failures} fail, ` +
-    `${rows.filter((r) => r.status === 'not offered').length} not offered (results in ${work})`);
+    `${rows.filter((r) => r.status === 'not offered').length} not offered` +
+    (o.keep || failures ? ` (results in ${work})` : ''));
   process.exit(failures ? 1 : 0);
 }
 
