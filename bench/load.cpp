@@ -91,7 +91,13 @@ struct connection {
 struct engine {
   engine(asio::io_context& ioc, const options& o, bench::dialect d)
       : ioc_(ioc), o_(o), codec_(d, o), main_wake_(ioc), stop_timer_(ioc) {
-    if (auto t = parse_url(o.url)) target_ = *t;
+    if (auto t = parse_url(o.url)) {
+      target_ = *t;
+    } else if (auto h = parse_url(o.url, "http")) {
+      // MCP Streamable HTTP: mcp-http, or idle/cancel against an http:// URL.
+      target_ = *h;
+      http_ = true;
+    }
   }
 
   asio::awaitable<void> async_main_load();
@@ -137,6 +143,7 @@ struct engine {
   const options& o_;
   codec codec_;
   ws_target target_;
+  bool http_ = false;  // the target is an http:// URL: connections are Streamable HTTP
   int child_pid_ = -1;
   phase ph_ = phase::connecting;
   asio::steady_timer main_wake_;
@@ -204,7 +211,11 @@ asio::awaitable<void> connection::async_setup() {
     } else {
       const char* tok = std::getenv("EXAI_GATEWAY_TOKEN");
       std::string bearer = (e_.codec_.wire() == bench::dialect::mcp && tok) ? tok : "";
-      t_ = co_await async_connect_ws(e_.target_, e_.o_.subprotocol, bearer);
+      if (e_.http_) {
+        t_ = co_await async_connect_http(e_.target_, bearer, e_.o_.mode == mode::idle);
+      } else {
+        t_ = co_await async_connect_ws(e_.target_, e_.o_.subprotocol, bearer);
+      }
     }
     std::string hello = e_.codec_.handshake_request(index_);
     if (!hello.empty()) {
@@ -859,7 +870,7 @@ asio::awaitable<void> run_main(engine& e) {
 
 run_result run_client(const options& o) {
   bench::dialect d = o.mode == mode::op ? dialect::op : o.mode == mode::raw ? dialect::raw : dialect::mcp;
-  if (o.mode != mode::mcp_stdio && !parse_url(o.url)) {
+  if (o.mode != mode::mcp_stdio && !parse_url(o.url) && !parse_url(o.url, "http")) {
     run_result r;
     r.report["error"] = "bad --url (expected ws://HOST:PORT[/PATH]): " + o.url;
     return r;

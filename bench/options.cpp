@@ -14,6 +14,7 @@ const char* usage_text() {
 
 Modes:
   mcp-ws       MCP JSON-RPC over WebSocket (--url): initialize, then tools/call
+  mcp-http     MCP Streamable HTTP (--url http://HOST:PORT/mcp): one POST per call, keep-alive
   mcp-stdio    MCP over stdio: spawns COMMAND (after --), one JSON message per line
   op           op protocol straight to a daemon (--url): hello (multiplex), then call_tool
   raw          raw text frames to a WebSocket echo server (--url): the machine's ceiling
@@ -23,7 +24,8 @@ Modes:
   idle         N idle MCP WebSocket sessions (--connections) held for --duration seconds
 
 Options:
-  --url ws://HOST:PORT[/PATH]  target (mcp-ws, op, raw, cancel, idle)
+  --url ws://HOST:PORT[/PATH]  target (mcp-ws, op, raw, cancel, idle); http://HOST:PORT/PATH for
+                               mcp-http, and for idle (each session then holds its GET stream)
   --connections N              connections (default 1)
   --inflight N                 requests in flight per connection (default 1)
   --duration S                 measured seconds (default 5); idle: seconds to hold
@@ -62,6 +64,7 @@ when set.
 const char* mode_name(mode m) {
   switch (m) {
     case mode::mcp_ws: return "mcp-ws";
+    case mode::mcp_http: return "mcp-http";
     case mode::mcp_stdio: return "mcp-stdio";
     case mode::op: return "op";
     case mode::raw: return "raw";
@@ -100,6 +103,7 @@ parse_outcome parse_options(int argc, const char* const* argv) {
     return r;
   }
   if (m == "mcp-ws") o.mode = mode::mcp_ws;
+  else if (m == "mcp-http") o.mode = mode::mcp_http;
   else if (m == "mcp-stdio") o.mode = mode::mcp_stdio;
   else if (m == "op") o.mode = mode::op;
   else if (m == "raw") o.mode = mode::raw;

@@ -10,7 +10,7 @@
 
 namespace exai::bench {
 
-enum class mode { mcp_ws, mcp_stdio, op, raw, echo_server, cancel, idle };
+enum class mode { mcp_ws, mcp_http, mcp_stdio, op, raw, echo_server, cancel, idle };
 
 struct options {
   bench::mode mode = mode::mcp_ws;

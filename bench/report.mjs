@@ -27,10 +27,13 @@ const gw = by['gateway-ws'], direct = by['direct'], sg = by['supergateway'];
 const gwLow = by['gateway-ws-low'], directLow = by['direct-low'];
 const idle = by['idle-1000'];
 const chat = by['model-chat'], chatCancel = by['model-chat-cancel'];
+const gwHttp = by['gateway-http'], sdkHttp = by['sdk-http'], idleHttp = by['idle-http-1000'];
 const ratios = {
   gateway_vs_direct: ran(gw) && ran(direct) ? round(gw.throughput_per_s / direct.throughput_per_s, 3) : null,
   gateway_vs_supergateway: ran(gw) && ran(sg) ? round(gw.throughput_per_s / sg.throughput_per_s, 2) : null,
   added_p50_us: ran(gwLow) && ran(directLow) ? round(gwLow.p50_us - directLow.p50_us, 1) : null,
+  http_vs_ws: ran(gwHttp) && ran(gw) ? round(gwHttp.throughput_per_s / gw.throughput_per_s, 2) : null,
+  http_vs_sdk_http: ran(gwHttp) && ran(sdkHttp) ? round(gwHttp.throughput_per_s / sdkHttp.throughput_per_s, 2) : null,
   embedded_vs_direct: ran(by['gateway-embedded']) && ran(direct)
     ? round(by['gateway-embedded'].throughput_per_s / direct.throughput_per_s, 3) : null,
 };
@@ -49,6 +52,12 @@ const targets = {
   model_chat_cancel_close_p99_ms: {
     target: '<= 50',
     ...check(chatCancel && !chatCancel.skipped && chatCancel.close_count ? chatCancel.close_p99_ms : null, (v) => v <= 50),
+  },
+  http_vs_ws: { target: '>= 0.6', ...check(ratios.http_vs_ws, (v) => v >= 0.6) },
+  http_vs_sdk_http: { target: '>= 5', ...check(ratios.http_vs_sdk_http, (v) => v >= 5) },
+  idle_http_1000_rss_mb: {
+    target: '<= 48',
+    ...check(idleHttp && !idleHttp.skipped && idleHttp.rss_peak_kb ? round(idleHttp.rss_peak_kb / 1024, 1) : null, (v) => v <= 48),
   },
   idle_1000_rss_mb: {
     target: '<= 32',
@@ -106,7 +115,9 @@ ${rows.join('\n')}
 
 Peak RSS and CPU are the target's, from /proc: the gateway (the daemon for \`direct\`, the echo
 server for \`raw\`, supergateway's own process for \`supergateway\`); "+ peer" is the process behind
-it (exai-daemon behind the gateway, the SDK echo server behind supergateway).
+it (exai-daemon behind the gateway, the SDK echo server behind supergateway). \`sdk-http\` is the
+SDK's own Streamable HTTP server (no gateway); \`idle-http-1000\` holds 1000 Streamable HTTP
+sessions, each with its GET stream open.
 
 | scenario | voluntary switches/call | involuntary switches/call | syscalls/call | minor faults/call |
 |---|---:|---:|---:|---:|
@@ -121,6 +132,8 @@ raw_syscalls:sys_enter (– where perf is missing or not permitted), minor page 
 | gateway-ws / direct (throughput) | ${ratios.gateway_vs_direct ?? '–'} |
 | gateway-ws / supergateway (throughput) | ${ratios.gateway_vs_supergateway ?? '–'} |
 | added p50 at 1 connection × 1 in flight (gateway-ws-low − direct-low) | ${ratios.added_p50_us == null ? '–' : ratios.added_p50_us + ' µs'} |
+| gateway-http / gateway-ws (throughput) | ${ratios.http_vs_ws ?? '–'} |
+| gateway-http / sdk-http (throughput) | ${ratios.http_vs_sdk_http ?? '–'} |
 
 | target | goal | measured | |
 |---|---|---:|---|

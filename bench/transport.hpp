@@ -42,6 +42,12 @@ std::optional<ws_target> parse_url(std::string_view url, std::string_view scheme
 boost::asio::awaitable<std::unique_ptr<message_transport>> async_connect_ws(
     ws_target target, std::string subprotocol, std::string bearer_token, int receive_buffer = 0);
 
+// MCP Streamable HTTP to http://HOST:PORT/PATH: one POST per message on one keep-alive connection
+// (bench/http_transport.cpp). With hold_stream, a read with nothing outstanding opens the
+// session's GET stream and holds it (one open SSE stream per idle session).
+boost::asio::awaitable<std::unique_ptr<message_transport>> async_connect_http(
+    ws_target target, std::string bearer_token, bool hold_stream);
+
 // A child process started with its stdin and stdout as pipes.
 struct child_stdio {
   std::unique_ptr<message_transport> transport;

@@ -26,6 +26,8 @@ class codecs_category final : public boost::system::error_category {
       case errc::not_initialized: return "not initialized";
       case errc::unauthorized: return "unauthorized";
       case errc::unsupported_version: return "unsupported protocol version";
+      case errc::header_mismatch: return "header mismatch";
+      case errc::missing_capability: return "missing required client capability";
       case errc::timeout: return "timed out";
       case errc::cancelled: return "cancelled";
       case errc::over_capacity: return "over capacity";
@@ -63,6 +65,8 @@ int jsonrpc_code(errc e) noexcept {
     case errc::invalid_params:
     case errc::tool_not_found: return -32602;
     case errc::unsupported_version: return -32022;
+    case errc::header_mismatch: return -32020;
+    case errc::missing_capability: return -32021;
     case errc::timeout:
     case errc::cancelled:
     case errc::over_capacity:
@@ -90,7 +94,9 @@ std::string_view op_code(errc e) noexcept {
     case errc::invalid_params: return "VALIDATION_ERROR";
     case errc::tool_not_found: return "TOOL_NOT_FOUND";
     case errc::not_initialized:
-    case errc::unsupported_version: return "PROTOCOL_ERROR";
+    case errc::unsupported_version:
+    case errc::header_mismatch:
+    case errc::missing_capability: return "PROTOCOL_ERROR";
     case errc::unauthorized: return "UNAUTHORIZED";
     case errc::timeout: return "TIMEOUT";
     case errc::cancelled: return "CANCELLED";

@@ -27,6 +27,8 @@ enum class errc {
   not_initialized,      // request before initialize / hello          -> -32600 / PROTOCOL_ERROR
   unauthorized,         // bad or missing token                       -> -32600 / UNAUTHORIZED
   unsupported_version,  // modern-era version not supported           -> -32022 / PROTOCOL_ERROR
+  header_mismatch,      // HTTP Mcp-* headers disagree with the body   -> -32020 / PROTOCOL_ERROR
+  missing_capability,   // a needed client capability was not declared -> -32021 / PROTOCOL_ERROR
   // Execution.
   timeout,              // our deadline fired                         -> tool error / TIMEOUT
   cancelled,            // client or shutdown cancelled the call      -> (no reply) / cancelled

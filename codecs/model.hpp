@@ -64,6 +64,11 @@ struct progress_update {
   // A streaming tool's new text since its last report (op `stream_chunk` for clients without the
   // progress extension); empty for other reports.
   std::string chunk;
+  // Set: this is a log line of the tool (MCP notifications/message at this level, one of the
+  // eight syslog names), not progress. `log_data` is its data (null: `message` is).
+  std::string log_level;
+  std::string logger;
+  boost::json::value log_data;
 };
 
 }  // namespace exai::codecs

@@ -227,6 +227,16 @@ result<progress> decode_progress(const json::object& o, std::optional<std::strin
   p.progress = *value;
   p.total = *total;
   p.message = message->value_or("");
+  if (const auto* log = o.if_contains("log")) {
+    const auto* lo = log->if_object();
+    const auto* level = lo ? lo->if_contains("level") : nullptr;
+    if (!level || !level->is_string() || level->get_string().empty()) {
+      return error(errc::invalid_request, "progress.log needs a string level");
+    }
+    p.log_level = level->get_string();
+    if (const auto* lg = lo->if_contains("logger"); lg && lg->is_string()) p.logger = lg->get_string();
+    if (const auto* d = lo->if_contains("data")) p.log_data = *d;
+  }
   return p;
 }
 
@@ -471,6 +481,13 @@ json::object encode(const progress& m) {
   put_number(o, "progress", m.progress);
   put_number(o, "total", m.total);
   o.emplace("message", m.message);
+  if (!m.log_level.empty()) {
+    json::object log;
+    log.emplace("level", m.log_level);
+    if (!m.logger.empty()) log.emplace("logger", m.logger);
+    if (!m.log_data.is_null()) log.emplace("data", m.log_data);
+    o.emplace("log", std::move(log));
+  }
   return o;
 }
 

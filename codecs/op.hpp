@@ -70,6 +70,10 @@ struct progress {
   std::optional<double> progress;
   std::optional<double> total;
   std::string message;
+  // Our extension: `"log":{"level","logger"?,"data"?}` makes it a tool's log line, not progress.
+  std::string log_level;
+  std::string logger;
+  boost::json::value log_data;
 };
 struct stream_chunk { std::optional<std::string> request_id; std::string chunk; };
 struct stream_complete { std::optional<std::string> request_id; };

@@ -263,7 +263,8 @@ The EXAI op-protocol tool daemon (WebSocket). Options:
   --listen HOST:PORT     address to serve (default 127.0.0.1:3010; port 0 picks a free port)
   --ready-file FILE      once listening, write {"ws":"HOST:PORT"} to FILE (atomically)
   --tools LIST           tool profiles: core (always on), models (chat, challenge),
-                         diagnostics (echo, delay, fail, blob); default core,models
+                         diagnostics (echo, delay, fail, blob), conformance (the MCP
+                         conformance suite's fixture tools); default core,models
   --compat reference     behave exactly like the reference daemon on the wire
   --config FILE          daemon.json (listen, tools, limits, timeouts)
   --admin HOST:PORT      serve /health and /metrics over HTTP

@@ -312,6 +312,9 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
       p.progress = u.progress;
       p.total = u.total;
       p.message = u.message;
+      p.log_level = u.log_level;
+      p.logger = u.logger;
+      p.log_data = u.log_data;
       conn->push(op::encode(p));
     };
   } else {

@@ -4,6 +4,7 @@
 //   core        status, version, listmodels (always on, whatever the list says)
 //   models      the model tools: chat, challenge and the twelve workflow tools (daemon/workflow/)
 //   diagnostics echo, delay, fail, blob (tests and load tests)
+//   conformance the fixture tools of the official MCP conformance suite (daemon/conformance_tools)
 #pragma once
 
 #include <algorithm>
@@ -18,8 +19,9 @@ namespace exai::daemon::profiles {
 inline constexpr std::string_view core = "core";
 inline constexpr std::string_view models = "models";
 inline constexpr std::string_view diagnostics = "diagnostics";
+inline constexpr std::string_view conformance = "conformance";
 
-inline constexpr std::array<std::string_view, 3> known = {core, models, diagnostics};
+inline constexpr std::array<std::string_view, 4> known = {core, models, diagnostics, conformance};
 
 // What runs when no profile is named: the product's tools, so a bare `exai-gateway --stdio`
 // offers chat (which says what to configure when no provider key is set).
@@ -29,7 +31,7 @@ inline bool is_known(std::string_view name) {
   return std::find(known.begin(), known.end(), name) != known.end();
 }
 
-// "core, models, diagnostics", for error messages and --help.
+// "core, models, diagnostics, conformance", for error messages and --help.
 inline std::string known_list() {
   std::string out;
   for (auto k : known) {

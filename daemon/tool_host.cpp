@@ -3,6 +3,7 @@
 #include "daemon/tool_host.hpp"
 
 #include "daemon/builtin_tools.hpp"
+#include "daemon/conformance_tools.hpp"
 #include "daemon/models/model_tools.hpp"
 #include "daemon/workflow/engine.hpp"
 #include "daemon/models/services.hpp"
@@ -63,6 +64,7 @@ json::object make_listed(const tool_spec& s) {
   o["inputSchema"] = s.input_schema;
   if (s.output_schema) o["outputSchema"] = *s.output_schema;
   if (s.annotations) o["annotations"] = *s.annotations;
+  if (s.meta) o["_meta"] = *s.meta;
   return o;
 }
 
@@ -130,6 +132,8 @@ tool_host::tool_host(options opts) : impl_(std::make_unique<impl>()) {
   }
   if (profiles::contains(pr, profiles::diagnostics))
     for (auto& spec : builtin::diagnostics_tools()) add(std::move(spec));
+  if (profiles::contains(pr, profiles::conformance))
+    for (auto& spec : conformance::tools()) add(std::move(spec));
 }
 
 tool_host::~tool_host() = default;

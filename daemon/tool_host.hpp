@@ -45,6 +45,7 @@ struct tool_spec {
   boost::json::object input_schema;                 // JSON Schema (draft 7 subset via valijson)
   std::optional<boost::json::object> output_schema;
   std::optional<boost::json::object> annotations;
+  std::optional<boost::json::object> meta;          // the listed tool's `_meta`
   tool_handler handler;
   // The tool's own per-call budget, used instead of the server's default call timeout (model
   // tools stream for minutes: daemon/models/services.hpp). Empty: the server's default.

@@ -4,6 +4,7 @@
 
 #include "gateway/allocator.hpp"
 #include "gateway/embedded_backend.hpp"
+#include "gateway/http/server.hpp"
 #include "gateway/pool/daemon_pool.hpp"
 #include "gateway/session.hpp"
 #include "gateway/session_registry.hpp"
@@ -164,6 +165,22 @@ class app {
       o.endpoint = *cfg_.listen;
       o.limits = cfg_.websocket;
       o.token = cfg_.client_token;
+      http::server_options ho;
+      ho.allowed_origins = cfg_.websocket.allowed_origins;
+      ho.token = cfg_.client_token;
+      ho.max_body_bytes = cfg_.websocket.max_message_bytes;
+      ho.max_connections = cfg_.websocket.max_connections;
+      ho.read_timeout = cfg_.websocket.idle_timeout;
+      ho.session_idle = cfg_.http.session_idle;
+      ho.session_lifetime = cfg_.http.session_lifetime;
+      ho.sse_after = cfg_.http.sse_after;
+      ho.max_sessions = cfg_.http.max_sessions;
+      http::session_hooks hooks;
+      hooks.open = [this] { return open_http_session(); };
+      hooks.end = [this](std::shared_ptr<session> s) { end_http_session(std::move(s)); };
+      http_ = std::make_unique<http::server>(ioc_.get_executor(), ho,
+                                             http::session_sealer::from_env(), std::move(hooks));
+      o.http = http_.get();
       listener_ = std::make_unique<ws_listener>(
           ioc_.get_executor(), o,
           [this](std::unique_ptr<message_transport> t, bool authenticated) {
@@ -174,7 +191,8 @@ class app {
         return exit_startup_failure;
       }
       listener_->start();
-      EXAI_LOG(info, "gateway", "listening (WebSocket: MCP subprotocol \"mcp\" and op clients)",
+      EXAI_LOG(info, "gateway",
+               "listening (WebSocket: MCP subprotocol \"mcp\" and op clients; HTTP: /mcp, /sse)",
                {"address", listener_->local_endpoint()},
                {"auth", cfg_.client_token.empty() ? "none" : "token"});
     }
@@ -256,6 +274,25 @@ class app {
     });
   }
 
+  // An MCP-over-HTTP session: no stream of its own until requests arrive; the HTTP server ends it.
+  std::shared_ptr<session> open_http_session() {
+    auto s = session::create(ioc_.get_executor(), *backend_, routes_, session_options_for(true));
+    sessions_.add(s->id(), s, clock::now());
+    if (embedded_) embedded_->host().session_opened();
+    if (stopping_) s->shutdown(std::chrono::milliseconds(0));
+    return s;
+  }
+
+  void end_http_session(std::shared_ptr<session> s) {
+    auto* raw = s.get();
+    asio::co_spawn(ioc_, raw->async_end(loss_policy::cancel),
+                   [this, s = std::move(s)](std::exception_ptr) {
+                     sessions_.close(s->id());
+                     if (embedded_) embedded_->host().session_closed();
+                     if (stopping_ && sessions_.empty()) all_sessions_done_.cancel();
+                   });
+  }
+
   void wait_for_signal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -276,6 +313,7 @@ class app {
              {"grace_ms", static_cast<std::int64_t>(cfg_.shutdown_grace.count())},
              {"sessions", sessions_.size()});
     if (listener_) listener_->stop();
+    if (http_) http_->stop();
     for (auto& s : sessions_.all()) s->shutdown(cfg_.shutdown_grace);
     asio::co_spawn(ioc_, finish(), asio::detached);
   }
@@ -319,6 +357,7 @@ class app {
   routes::route_options routes_;
   std::unique_ptr<routes::tool_backend> backend_;
   pool::daemon_pool* pool_ = nullptr;
+  std::unique_ptr<http::server> http_;  // before listener_: the listener refers to it
   std::unique_ptr<ws_listener> listener_;
   std::unique_ptr<net::admin_server> admin_;
   session_registry sessions_;  // by session id; WebSocket and stdio sessions end with their stream

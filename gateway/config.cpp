@@ -460,6 +460,29 @@ codecs::result<gateway_config> apply_config_file(gateway_config c, const json::o
     }
   }
   {
+    auto hs = top.object("http");
+    if (!hs) return fail(hs.error());
+    if (*hs) {
+      section s(**hs, "http");
+      auto& h = c.http;
+      auto dur = [&](std::string_view key, milliseconds& slot) -> codecs::result<void> {
+        auto v = s.uint(key, 1, max_ms);
+        if (!v) return v.error();
+        if (*v) slot = milliseconds(**v);
+        return {};
+      };
+      auto sessions = s.uint("max_sessions", 1, 10000000);
+      if (!sessions) return fail(sessions.error());
+      if (*sessions) h.max_sessions = static_cast<std::size_t>(**sessions);
+      for (auto r : {dur("session_idle_ms", h.session_idle),
+                     dur("session_lifetime_ms", h.session_lifetime),
+                     dur("sse_after_ms", h.sse_after)}) {
+        if (!r) return fail(r.error());
+      }
+      if (auto u = s.unknown()) return bad(prefix + *u + ": unknown key");
+    }
+  }
+  {
     auto st = top.object("stdio");
     if (!st) return fail(st.error());
     if (*st) {
@@ -650,6 +673,12 @@ json::object to_json(const gateway_config& c) {
   ws["handshake_timeout_ms"] = ms(c.websocket.handshake_timeout);
   ws["allowed_origins"] = strings(c.websocket.allowed_origins);
   o["websocket"] = std::move(ws);
+  json::object http;
+  http["session_idle_ms"] = ms(c.http.session_idle);
+  http["session_lifetime_ms"] = ms(c.http.session_lifetime);
+  http["sse_after_ms"] = ms(c.http.sse_after);
+  http["max_sessions"] = c.http.max_sessions;
+  o["http"] = std::move(http);
   o["shutdown_grace_ms"] = ms(c.shutdown_grace);
   json::object stdio;
   stdio["enabled"] = c.stdio;
@@ -679,7 +708,8 @@ Backend
   --upstream embedded|ws://HOST:PORT
                             embedded tool host (default) or a daemon; repeat for replicas
   --tools PROFILE[,PROFILE] embedded tools: core (always), models (chat, challenge; default),
-                            diagnostics (echo, delay, fail, blob); default core,models
+                            diagnostics (echo, delay, fail, blob), conformance (the
+                            MCP conformance suite's fixture tools); default core,models
   --call-timeout-ms N       default per-call deadline (300000); per-tool: tools.timeouts_ms
 Operations
   --config FILE             JSON configuration (see conf/gateway.json)

@@ -49,6 +49,15 @@ struct websocket_config {
   std::vector<std::string> allowed_origins;
 };
 
+// MCP over HTTP on the --listen port (gateway/http/server.hpp); size limits and Origin rules are
+// websocket_config's. The session secret comes from EXAI_GATEWAY_SESSION_SECRET only.
+struct http_config {
+  milliseconds session_idle{30 * 60'000};       // no request and no open stream: the session ends
+  milliseconds session_lifetime{24 * 3600'000}; // a sealed Mcp-Session-Id is refused after this
+  milliseconds sse_after{1'000};                // a call still running: its reply becomes SSE
+  std::size_t max_sessions = 10'000;            // a further initialize (or GET /sse) gets 503
+};
+
 struct gateway_config {
   // Transports.
   bool stdio = false;                     // --stdio
@@ -79,6 +88,7 @@ struct gateway_config {
   milliseconds stdio_eof_grace{2'000};    // stdin EOF: in-flight calls get this long
 
   websocket_config websocket;
+  http_config http;
   obs::log_options log;                   // --log-level, LOG_LEVEL, log.{level,format,file,...}
 
   // Secrets, from the environment only; never printed or logged.

@@ -9,6 +9,7 @@
 #include "gateway/memory_trim.hpp"
 #include "gateway/reply.hpp"
 #include "observability/log.hpp"
+#include "routes/logging.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -90,6 +91,7 @@ struct inflight_entry {
   std::optional<json::value> progress_token;  // MCP _meta.progressToken, verbatim
   double last_progress = 0;
   bool any_progress = false;
+  std::optional<int> log_threshold;  // routes/logging.hpp: none -> the tool's log lines are dropped
   std::shared_ptr<batch_state> batch;
   std::shared_ptr<outbound> replies;  // the stream the request came on
   clock::time_point received;
@@ -397,6 +399,13 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
       ++stats.progress_dropped;
       return;
     }
+    if (!u.log_level.empty()) {  // a log line: notifications/message at or above the threshold
+      const auto severity = routes::log_severity(u.log_level);
+      if (e.log_threshold && severity && *severity >= *e.log_threshold) {
+        send(routes::log_notification(u), e.replies);  // on the request's own stream
+      }
+      return;
+    }
     if (e.dialect == codecs::dialect::op) {
       send(op_progress(e.id ? &*e.id : nullptr, u), e.replies);
       return;
@@ -442,7 +451,10 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
     e->dialect = in.from;
     e->id = in.id;
     e->received = clock::now();
-    if (in.from == codecs::dialect::jsonrpc) e->progress_token = progress_token_of(in);
+    if (in.from == codecs::dialect::jsonrpc) {
+      e->progress_token = progress_token_of(in);
+      e->log_threshold = routes::log_threshold(in.method, in.params, state);
+    }
     e->batch = batch;
     if (batch) ++batch->pending;
     table.emplace(e->key, e);
@@ -455,7 +467,7 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
     // tools/call takes its deadline from the tool's budget; the rest from the default budget.
     const bool tools_call = in.method == "tools/call";
     if (!tools_call) ctx.deadline = e->received + route_opts.call_timeout;
-    if (tools_call && (e->dialect == codecs::dialect::op || e->progress_token)) {
+    if (tools_call && (e->dialect == codecs::dialect::op || e->progress_token || e->log_threshold)) {
       ctx.progress = make_progress_sink(e);
     }
     ctx.session_label = opts.id;

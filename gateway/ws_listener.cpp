@@ -3,6 +3,7 @@
 #include "gateway/ws_listener.hpp"
 
 #include "codecs/error.hpp"
+#include "gateway/http/connection.hpp"
 #include "net/cork_stream.hpp"
 #include "net/ws_keepalive.hpp"
 #include "net/ws_read.hpp"
@@ -34,7 +35,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
@@ -202,16 +203,16 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
   }
 
   // Answers a refused upgrade with a plain HTTP status and closes.
-  static asio::awaitable<void> refuse(beast::tcp_stream& stream, http::status status,
+  static asio::awaitable<void> refuse(beast::tcp_stream& stream, bhttp::status status,
                                       unsigned version, std::string body, bool bearer = false) {
-    http::response<http::string_body> res{status, version};
-    res.set(http::field::server, "exai-gateway");
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    if (bearer) res.set(http::field::www_authenticate, "Bearer");
+    bhttp::response<bhttp::string_body> res{status, version};
+    res.set(bhttp::field::server, "exai-gateway");
+    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    if (bearer) res.set(bhttp::field::www_authenticate, "Bearer");
     res.keep_alive(false);
     res.body() = std::move(body);
     res.prepare_payload();
-    auto [ec, n] = co_await http::async_write(stream, res, tuple_awaitable);
+    auto [ec, n] = co_await bhttp::async_write(stream, res, tuple_awaitable);
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream.close();
   }
@@ -222,28 +223,40 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
     socket.set_option(tcp::no_delay(true), ec);  // one small JSON message per frame
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(max_upgrade_header_bytes);
-    parser.body_limit(4096);
+    auto parser = std::make_unique<bhttp::request_parser<bhttp::string_body>>();
+    parser->header_limit(max_upgrade_header_bytes);
+    // The head alone first: a plain HTTP request's body is the MCP server's to read and limit.
+    parser->body_limit(boost::none);
     stream.expires_after(limits.handshake_timeout);
-    auto [read_ec, read_n] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+    auto [read_ec, read_n] =
+        co_await bhttp::async_read_header(stream, buffer, *parser, tuple_awaitable);
     if (read_ec) co_return;  // timeouts, garbage, a port scan: nothing to answer
-    auto req = parser.release();
 
-    if (!websocket::is_upgrade(req)) {
-      co_await refuse(stream, http::status::upgrade_required, req.version(),
+    if (!websocket::is_upgrade(parser->get())) {
+      if (self->opts.http) {
+        gateway::http::serve(self->opts.http->get_impl(), std::move(stream), std::move(buffer),
+                             std::move(parser));
+        co_return;
+      }
+      co_await refuse(stream, bhttp::status::upgrade_required, parser->get().version(),
                       "exai-gateway: this port serves MCP and the op protocol over WebSocket\n");
       co_return;
     }
-    const auto origin = req[http::field::origin];
+    if (!parser->is_done()) {
+      parser->body_limit(4096);
+      auto [body_ec, body_n] = co_await bhttp::async_read(stream, buffer, *parser, tuple_awaitable);
+      if (body_ec) co_return;
+    }
+    auto req = parser->release();
+    const auto origin = req[bhttp::field::origin];
     if (!origin_allowed(std::string_view(origin.data(), origin.size()), limits.allowed_origins)) {
       EXAI_LOG(info, "ws", "upgrade refused: origin not allowed",
                {"origin", std::string_view(origin.data(), origin.size())});
-      co_await refuse(stream, http::status::forbidden, req.version(),
+      co_await refuse(stream, bhttp::status::forbidden, req.version(),
                       "exai-gateway: origin not allowed\n");
       co_return;
     }
-    const auto protocols = req[http::field::sec_websocket_protocol];
+    const auto protocols = req[bhttp::field::sec_websocket_protocol];
     const bool offers_mcp =
         offers_subprotocol(std::string_view(protocols.data(), protocols.size()), "mcp");
 
@@ -252,7 +265,7 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
     // Authorization that does not ask for `mcp` is let through unauthenticated.
     bool authenticated = true;
     if (!self->opts.token.empty()) {
-      const auto auth = req[http::field::authorization];
+      const auto auth = req[bhttp::field::authorization];
       std::string_view a(auth.data(), auth.size());
       if (!a.empty()) {
         constexpr std::string_view scheme = "bearer ";
@@ -260,12 +273,12 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
         authenticated =
             is_bearer && routes::constant_time_equal(trim(a.substr(scheme.size())), self->opts.token);
         if (!authenticated) {
-          co_await refuse(stream, http::status::unauthorized, req.version(),
+          co_await refuse(stream, bhttp::status::unauthorized, req.version(),
                           "exai-gateway: bad token\n", true);
           co_return;
         }
       } else if (offers_mcp) {
-        co_await refuse(stream, http::status::unauthorized, req.version(),
+        co_await refuse(stream, bhttp::status::unauthorized, req.version(),
                         "exai-gateway: Authorization: Bearer <token> required\n", true);
         co_return;
       } else {
@@ -273,14 +286,14 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
       }
     }
     if (self->stopped) {
-      co_await refuse(stream, http::status::service_unavailable, req.version(),
+      co_await refuse(stream, bhttp::status::service_unavailable, req.version(),
                       "exai-gateway: shutting down\n");
       co_return;
     }
     // Count first, then check: concurrent upgrades cannot overshoot the limit.
     if (self->count->open.fetch_add(1, std::memory_order_relaxed) >= limits.max_connections) {
       self->count->open.fetch_sub(1, std::memory_order_relaxed);
-      co_await refuse(stream, http::status::service_unavailable, req.version(),
+      co_await refuse(stream, bhttp::status::service_unavailable, req.version(),
                       "exai-gateway: too many connections\n");
       co_return;
     }
@@ -295,9 +308,9 @@ struct ws_listener::impl : std::enable_shared_from_this<ws_listener::impl> {
     t.keep_alive_pings = false;
     ws.set_option(t);
     ws.set_option(websocket::stream_base::decorator([offers_mcp](websocket::response_type& res) {
-      res.set(http::field::server, "exai-gateway");
+      res.set(bhttp::field::server, "exai-gateway");
       // The SDK's WebSocket client refuses a connection that does not select `mcp`.
-      if (offers_mcp) res.set(http::field::sec_websocket_protocol, "mcp");
+      if (offers_mcp) res.set(bhttp::field::sec_websocket_protocol, "mcp");
     }));
     ws.read_message_max(limits.max_message_bytes);
     ws.auto_fragment(false);

@@ -18,10 +18,16 @@
 
 namespace exai::gateway {
 
+namespace http {
+class server;
+}
+
 struct ws_listener_options {
   host_port endpoint{"127.0.0.1", 3005};
   websocket_config limits;
   std::string token;  // EXAI_GATEWAY_TOKEN; empty: no client authentication
+  // Serves requests that are not WebSocket upgrades (MCP over HTTP); null: they get 426.
+  http::server* http = nullptr;
 };
 
 // Called on the listener's executor for each upgraded connection. `authenticated` is false when a

@@ -72,7 +72,20 @@ inline constexpr metric_def bytes_in_total{
 inline constexpr metric_def bytes_out_total{
     "exai_bytes_out_total", "Message payload bytes sent to clients."};
 
-// All of the above, for tests and documentation.
+// Streamable HTTP and HTTP+SSE (gateway/http/server.cpp), registered when the HTTP endpoint opens.
+// counter {status}: "200", "202", "404", ...
+inline constexpr metric_def http_requests_total{
+    "exai_http_requests_total", "HTTP requests to the MCP endpoints, by response status."};
+// gauge
+inline constexpr metric_def http_sse_streams{
+    "exai_http_sse_streams", "Open SSE responses: GET /mcp, GET /sse and POST replies streamed as SSE."};
+// gauge {era}: "streamable" (Mcp-Session-Id) or "sse" (2024-11-05 GET /sse)
+inline constexpr metric_def http_sessions{
+    "exai_http_sessions", "Open HTTP sessions, by transport era."};
+inline constexpr std::string_view label_status = "status";
+inline constexpr std::string_view label_era = "era";
+
+// All of the above but the HTTP series, for tests and documentation.
 inline constexpr metric_def all[] = {
     requests_total,        request_duration_seconds,  inflight_requests,    queue_depth,
     sessions,              upstream_connections,      upstream_reconnects_total,

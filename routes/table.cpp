@@ -6,6 +6,8 @@
 #include "routes/auth.hpp"
 #include "routes/cursor.hpp"
 #include "routes/deadline.hpp"
+#include "routes/era.hpp"
+#include "routes/logging.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -57,6 +59,51 @@ json::object server_info(const route_options& o) {
   return info;
 }
 
+era::cache_hint cache_hint_of(const route_options& o) { return era::cache_hint{o.list_ttl}; }
+
+// Modern rule 7: a tool that names client capabilities in its `_meta` (era.hpp) is refused with
+// -32021 when the request did not declare them. Nothing is checked when the list is unavailable:
+// the call itself then reports that.
+boost::asio::awaitable<codecs::result<void>> check_tool_capabilities(const codecs::inbound& in,
+                                                                     request_context& ctx) {
+  const auto* name = string_param(in.params, "name");
+  if (!name) co_return codecs::result<void>();
+  auto listed = co_await async_with_deadline(ctx.backend.async_list_tools(), ctx.deadline);
+  if (!listed) co_return codecs::result<void>();
+  for (const auto& t : *listed) {
+    const auto* o = t.if_object();
+    const auto* n = o ? o->if_contains("name") : nullptr;
+    if (!n || !n->is_string() || n->get_string() != *name) continue;
+    const auto* meta = o->if_contains("_meta");
+    const auto* m = meta ? meta->if_object() : nullptr;
+    const auto* req = m ? m->if_contains(era::tool_required_capabilities_key) : nullptr;
+    if (!req || !req->is_object()) break;
+    auto missing = era::missing_capabilities(req->get_object(), ctx.modern->client_capabilities);
+    if (!missing.empty()) {
+      co_return era::missing_capability("tool '" + codecs::excerpt(*name) + "'",
+                                        std::move(missing));
+    }
+    break;
+  }
+  co_return codecs::result<void>();
+}
+
+// A 2026-07-28 request through the legacy handler h: `_meta` validated first, the result shaped
+// after (resultType, cache hints). Stateless: nothing of the session's lifecycle is read.
+boost::asio::awaitable<reply> serve_modern(handler h, codecs::inbound& in, request_context& ctx) {
+  auto m = era::validate(in.params);
+  if (!m) co_return m.error();
+  ctx.modern = &*m;
+  if (in.method == "tools/call") {
+    auto ok = co_await check_tool_capabilities(in, ctx);
+    if (!ok) co_return ok.error();
+  }
+  auto r = co_await h(in, ctx);
+  ctx.modern = nullptr;  // *m ends with this frame
+  if (r) era::shape_result(in.method, *r, cache_hint_of(ctx.options));
+  co_return r;
+}
+
 }  // namespace
 
 std::string_view negotiate_version(std::string_view requested) noexcept {
@@ -80,6 +127,7 @@ std::string timeout_message(std::string_view tool, std::chrono::milliseconds bud
 
 // initialize never touches the backend: it must be fast whatever the backend's state (issue 4).
 boost::asio::awaitable<reply> handle_initialize(codecs::inbound& in, request_context& ctx) {
+  if (era::is_modern(in.method, in.params)) co_return era::removed_method(in.method);
   const auto* requested = string_param(in.params, "protocolVersion");
   std::string_view version =
       negotiate_version(requested ? std::string_view(*requested) : std::string_view());
@@ -89,6 +137,7 @@ boost::asio::awaitable<reply> handle_initialize(codecs::inbound& in, request_con
   tools.emplace("listChanged", true);
   json::object caps;
   caps.emplace("tools", std::move(tools));
+  caps.emplace("logging", json::object());  // logging/setLevel; tools' log lines are relayed
   json::object result;
   result.emplace("protocolVersion", version);
   result.emplace("capabilities", std::move(caps));
@@ -101,11 +150,40 @@ boost::asio::awaitable<reply> handle_initialized(codecs::inbound&, request_conte
   co_return json::value(json::object());
 }
 
-boost::asio::awaitable<reply> handle_ping(codecs::inbound&, request_context&) {
+boost::asio::awaitable<reply> handle_ping(codecs::inbound& in, request_context&) {
+  if (era::is_modern(in.method, in.params)) co_return era::removed_method(in.method);
+  co_return json::value(json::object());
+}
+
+// Modern rule 2. Capabilities name exactly what this gateway serves to modern clients.
+boost::asio::awaitable<reply> handle_server_discover(codecs::inbound& in, request_context& ctx) {
+  auto m = era::validate(in.params);
+  if (!m) co_return m.error();
+  era::discover_info info;
+  info.server_name = ctx.options.server_name;
+  info.server_version = ctx.options.server_version;
+  info.hint = cache_hint_of(ctx.options);
+  info.logging = true;  // tools' log lines, for requests that set _meta logLevel
+  co_return era::discover_result(info);
+}
+
+// Legacy only: the connection's threshold for tools' log lines (modern requests carry their own).
+boost::asio::awaitable<reply> handle_logging_set_level(codecs::inbound& in, request_context& ctx) {
+  if (era::is_modern(in.method, in.params)) co_return era::removed_method(in.method);
+  const auto* level = string_param(in.params, "level");
+  if (!level || !log_severity(*level)) {
+    co_return error(errc::invalid_params,
+                    "params.level must be one of debug, info, notice, warning, error, critical, "
+                    "alert, emergency");
+  }
+  ctx.session.log_level = std::string(*level);
   co_return json::value(json::object());
 }
 
 boost::asio::awaitable<reply> handle_tools_list(codecs::inbound& in, request_context& ctx) {
+  if (!ctx.modern && in.from == codecs::dialect::jsonrpc && era::is_modern(in.method, in.params)) {
+    co_return co_await serve_modern(&handle_tools_list, in, ctx);
+  }
   std::optional<list_cursor> cursor;
   if (const auto* c = in.params.if_contains("cursor"); c && !c->is_null()) {
     const auto* s = c->if_string();
@@ -154,6 +232,9 @@ boost::asio::awaitable<reply> handle_tools_list(codecs::inbound& in, request_con
     page.reserve(end - offset);
     for (std::size_t i = offset; i < end; ++i) page.push_back(std::move(tools[i]));
   }
+  if (!ctx.modern && ctx.session.protocol_version) {
+    era::downgrade_tools(*ctx.session.protocol_version, page);
+  }
   result.emplace("tools", std::move(page));
   if (end < tools.size()) result.emplace("nextCursor", encode_cursor({end, fingerprint}));
   co_return json::value(std::move(result));
@@ -161,6 +242,9 @@ boost::asio::awaitable<reply> handle_tools_list(codecs::inbound& in, request_con
 
 EXAI_ASIO_FRAME_WARNING_OFF  // a GCC false positive at -O2, see net/asio_frame_warning.hpp
 boost::asio::awaitable<reply> handle_tools_call(codecs::inbound& in, request_context& ctx) {
+  if (!ctx.modern && in.from == codecs::dialect::jsonrpc && era::is_modern(in.method, in.params)) {
+    co_return co_await serve_modern(&handle_tools_call, in, ctx);
+  }
   const auto* name = string_param(in.params, "name");
   if (!name || name->empty()) {
     co_return error(errc::invalid_params, "tools/call needs a tool name (params.name)");
@@ -206,6 +290,9 @@ boost::asio::awaitable<reply> handle_tools_call(codecs::inbound& in, request_con
   out.emplace("content", std::move(r.content));
   if (r.structured) out.emplace("structuredContent", std::move(*r.structured));
   if (r.is_error) out.emplace("isError", true);
+  if (!ctx.modern && ctx.session.protocol_version) {
+    era::downgrade_call_result(*ctx.session.protocol_version, out);
+  }
   co_return json::value(std::move(out));
 }
 EXAI_ASIO_FRAME_WARNING_ON
@@ -270,6 +357,8 @@ handler find_route(std::string_view method, codecs::dialect d) noexcept {
       {"tools/list", &handle_tools_list, true, true},
       {"ping", &handle_ping, true, true},
       {"initialize", &handle_initialize, true, false},
+      {"server/discover", &handle_server_discover, true, false},
+      {"logging/setLevel", &handle_logging_set_level, true, false},
       {"notifications/initialized", &handle_initialized, true, false},
       {"notifications/cancelled", &handle_cancelled, true, false},
       {"hello", &handle_op_hello, false, true},

@@ -21,6 +21,10 @@
 
 namespace exai::routes {
 
+namespace era {
+struct modern_request;
+}
+
 // MCP revisions of the legacy (initialize) era we speak, oldest first (mcp-server-rules.md).
 inline constexpr std::string_view supported_versions[] = {"2024-11-05", "2025-03-26", "2025-06-18",
                                                           "2025-11-25"};
@@ -38,6 +42,7 @@ struct session_state {
   bool authenticated = true;                    // false until a token was presented (when required)
   bool op_hello_done = false;
   std::string session_id;                       // ours, for logs and op hello_ack
+  std::optional<std::string> log_level;         // set by logging/setLevel (legacy era)
   // Cancels one of this session's in-flight requests (client id in that dialect). Returns false
   // when the id is unknown or already finished (both are ignored by the caller).
   std::function<bool(const codecs::client_id&, codecs::dialect)> cancel_request;
@@ -52,6 +57,8 @@ struct route_options {
   std::size_t page_size = 100;                                              // tools/list page
   std::string token;                  // op hello token the gateway expects; empty: no auth
   std::uint32_t max_inflight = 256;   // advertised to op clients in hello_ack
+  // ttlMs of modern-era list results and server/discover (clients may reuse them that long).
+  std::chrono::milliseconds list_ttl{60'000};
 
   std::chrono::milliseconds timeout_for(std::string_view tool) const;
 };
@@ -67,6 +74,8 @@ struct request_context {
   progress_sink progress{};    // empty when the client did not ask for progress
   std::string session_label{}; // for logs
   std::string client_key{};    // for logs
+  // Set while a 2026-07-28 request is served (routes/era.hpp); null for the legacy era.
+  const era::modern_request* modern = nullptr;
   // Set by handlers for the session's metrics and logs.
   bool timed_out = false;      // tools/call answered with the timeout result
   std::string tool{};          // tools/call: the tool's name
@@ -78,8 +87,9 @@ using handler = boost::asio::awaitable<codecs::result<boost::json::value>> (*)(
     codecs::inbound&, request_context&);
 
 // The handler for a canonical method arriving in dialect d, or nullptr (-> method_not_found,
-// -32601). `hello` and `cancel` exist only for op clients, initialize and notifications/* only
-// for JSON-RPC ones.
+// -32601). `hello` and `cancel` exist only for op clients, initialize, server/discover and
+// notifications/* only for JSON-RPC ones. Each JSON-RPC handler picks the request's era itself
+// (routes/era.hpp): a request with the modern `_meta` fields is served in the 2026-07-28 shape.
 handler find_route(std::string_view method, codecs::dialect d) noexcept;
 
 // Methods the session runs inline in its reader, in arrival order, without an in-flight entry:
@@ -98,6 +108,10 @@ boost::asio::awaitable<codecs::result<boost::json::value>> handle_ping(codecs::i
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_tools_list(
     codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_tools_call(
+    codecs::inbound&, request_context&);
+boost::asio::awaitable<codecs::result<boost::json::value>> handle_server_discover(
+    codecs::inbound&, request_context&);
+boost::asio::awaitable<codecs::result<boost::json::value>> handle_logging_set_level(
     codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_cancelled(
     codecs::inbound&, request_context&);

@@ -388,6 +388,9 @@ void upstream_connection::on_message(const std::string& text) {
         u.progress = p.progress;
         u.total = p.total;
         u.message = p.message;
+        u.log_level = p.log_level;
+        u.logger = p.logger;
+        u.log_data = p.log_data;
         try {
           c->progress(u);
         } catch (const std::exception& e) {

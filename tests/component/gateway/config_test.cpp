@@ -231,3 +231,21 @@ BOOST_AUTO_TEST_CASE(print_config_reads_back_as_a_config_file) {
   second->upstream_token = "daemon-secret";
   BOOST_TEST(json::serialize(to_json(*second)) == json::serialize(printed));
 }
+
+BOOST_AUTO_TEST_CASE(http_section) {
+  auto file = json::parse(R"({"http": {"session_idle_ms": 5000, "session_lifetime_ms": 60000,
+                                       "sse_after_ms": 250, "max_sessions": 3}})").as_object();
+  auto c = apply_config_file({}, file, "gateway.json");
+  BOOST_REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+  BOOST_TEST(c->http.session_idle.count() == 5000);
+  BOOST_TEST(c->http.session_lifetime.count() == 60000);
+  BOOST_TEST(c->http.sse_after.count() == 250);
+  BOOST_TEST(c->http.max_sessions == 3u);
+  auto printed = to_json(*c);
+  BOOST_TEST(printed.at("http").at("max_sessions").as_uint64() == 3u);
+  auto bad = apply_config_file({}, json::parse(R"({"http": {"nope": 1}})").as_object(), "gateway.json");
+  BOOST_REQUIRE(!bad);
+  BOOST_TEST(bad.error().message.find("http.nope") != std::string::npos);
+  auto zero = apply_config_file({}, json::parse(R"({"http": {"session_idle_ms": 0}})").as_object(), "gateway.json");
+  BOOST_TEST(!zero);
+}

@@ -21,7 +21,8 @@ class fake_backend final : public routes::tool_backend {
  public:
   bool down = false;
   int calls = 0, cancelled = 0, completed = 0;
-  std::vector<std::string> tool_names = {"echo", "slow", "progress", "broken", "structured"};
+  std::vector<std::string> tool_names = {"echo", "slow", "progress", "broken", "structured",
+                                         "logs", "needs_sampling"};
   // Values reported by the "progress" tool, in order (each with total 10).
   std::vector<double> progress_values = {1, 2, 2, 1.5, 3};
   std::vector<routes::call_context> contexts;  // one per call, without the progress sink
@@ -34,6 +35,10 @@ class fake_backend final : public routes::tool_backend {
       t["name"] = n;
       t["description"] = "test tool " + n;
       t["inputSchema"] = boost::json::object{{"type", "object"}};
+      if (n == "needs_sampling") {
+        t["_meta"] = boost::json::object{
+            {"exai/requiredClientCapabilities", boost::json::object{{"sampling", boost::json::object()}}}};
+      }
       tools.push_back(std::move(t));
     }
     co_return tools;
@@ -86,6 +91,18 @@ class fake_backend final : public routes::tool_backend {
       }
       co_return codecs::tool_result::text("slept " + std::to_string(ms));
     }
+    if (name == "logs") {  // one log line per level, debug .. error
+      if (ctx.progress) {
+        for (const char* level : {"debug", "info", "warning", "error"}) {
+          codecs::progress_update u;
+          u.log_level = level;
+          u.log_data = level;
+          ctx.progress(u);
+        }
+      }
+      co_return codecs::tool_result::text("logged");
+    }
+    if (name == "needs_sampling") co_return codecs::tool_result::text("sampled nothing");
     if (name == "broken") co_return codecs::error(codecs::errc::upstream_lost, "daemon went away");
     if (name == "structured") {
       codecs::tool_result r = codecs::tool_result::text("{\"n\":1}");

@@ -83,7 +83,8 @@ export async function start_listening_gateway(extra_args = [], extra_env = {}) {
     rmSync(dir, { recursive: true, force: true });
     return exited;
   };
-  return { url: `ws://${info.ws}/`, host_port: info.ws, proc, stderr, stop, is_running: () => !exited };
+  return { url: `ws://${info.ws}/`, http_url: `http://${info.ws}/mcp`, sse_url: `http://${info.ws}/sse`,
+           admin: info.admin, host_port: info.ws, proc, stderr, stop, is_running: () => !exited };
 }
 
 // Wraps an SDK client transport and records every message in both directions, so tests can assert

@@ -72,6 +72,17 @@ describe('mcp inspector cli over stdio', { timeout: 45000 }, () => {
     assert.deepEqual((r.json?.result?.content ?? []).map(c => c.text), ['era'], show(r));
   });
 
+  // Pinned to the 2026-07-28 era: server/discover, then stateless requests carrying _meta; the
+  // Inspector gives up ("no fallback in pin mode") unless the gateway serves that era itself.
+  it('--protocol-era modern lists and calls statelessly', async () => {
+    const list = await inspect(['--protocol-era', 'modern', '--method', 'tools/list']);
+    assert.equal(list.code, 0, show(list));
+    assert.ok(list.json?.result?.tools?.some(t => t.name === 'echo'), show(list));
+    const r = await inspect(['--protocol-era', 'modern', '--method', 'tools/call', '--tool-name', 'echo', '--tool-arg', 'text=modern']);
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual((r.json?.result?.content ?? []).map(c => c.text), ['modern'], show(r));
+  });
+
   it('tools/call fail surfaces as a tool error', async () => {
     const r = await inspect(['--method', 'tools/call', '--tool-name', 'fail', '--tool-arg', 'message=boom']);
     assert.notEqual(r.code, 0, `a tool error must not look like success: ${show(r)}`);

@@ -23,6 +23,8 @@ std::string_view errc_name(errc e) {
     case errc::not_initialized: return "not_initialized";
     case errc::unauthorized: return "unauthorized";
     case errc::unsupported_version: return "unsupported_version";
+    case errc::header_mismatch: return "header_mismatch";
+    case errc::missing_capability: return "missing_capability";
     case errc::timeout: return "timeout";
     case errc::cancelled: return "cancelled";
     case errc::over_capacity: return "over_capacity";

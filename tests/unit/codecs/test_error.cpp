@@ -30,6 +30,8 @@ constexpr row table[] = {
     {errc::not_initialized, -32600, "PROTOCOL_ERROR"},
     {errc::unauthorized, -32600, "UNAUTHORIZED"},
     {errc::unsupported_version, -32022, "PROTOCOL_ERROR"},
+    {errc::header_mismatch, -32020, "PROTOCOL_ERROR"},
+    {errc::missing_capability, -32021, "PROTOCOL_ERROR"},
     {errc::timeout, -32603, "TIMEOUT"},
     {errc::cancelled, -32603, "CANCELLED"},
     {errc::over_capacity, -32603, "OVER_CAPACITY"},

@@ -35,6 +35,16 @@ void client_round_trip(const T& m) {
              json::serialize(wire));
 }
 
+op::progress progress_of(std::string rid, std::optional<double> value, std::optional<double> total,
+                         std::string message) {
+  op::progress p;
+  p.request_id = std::move(rid);
+  p.progress = value;
+  p.total = total;
+  p.message = std::move(message);
+  return p;
+}
+
 template <class T>
 void server_round_trip(const T& m) {
   json::object wire = op::encode(m);
@@ -47,6 +57,25 @@ void server_round_trip(const T& m) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(op_codec)
+
+// A tool's log line rides on a progress message as a "log" member; without a level it is refused.
+BOOST_AUTO_TEST_CASE(progress_carries_log_lines) {
+  auto p = progress_of("r", std::nullopt, std::nullopt, "");
+  p.log_level = "warning";
+  p.logger = "tool";
+  p.log_data = json::object{{"step", 2}};
+  auto wire = op::encode(p);
+  BOOST_TEST(wire.at("log").at("level").as_string() == "warning");
+  auto back = op::decode_server(wire);
+  BOOST_REQUIRE(back.has_value());
+  const auto& q = std::get<op::progress>(*back);
+  BOOST_TEST(q.log_level == "warning");
+  BOOST_TEST(q.logger == "tool");
+  BOOST_TEST(q.log_data.at("step").as_int64() == 2);
+  BOOST_TEST(!op::encode(progress_of("r", 1.0, std::nullopt, "")).contains("log"));
+  auto bad = json::parse(R"({"op":"progress","request_id":"r","log":{"logger":"x"}})").as_object();
+  BOOST_TEST(!op::decode_server(bad).has_value());
+}
 
 BOOST_AUTO_TEST_CASE(client_error_branches) {
   BOOST_TEST((client_code(R"({"op":"list_tools","request_id":"a"})") == errc::ok));
@@ -136,9 +165,9 @@ BOOST_AUTO_TEST_CASE(server_round_trips) {
       "r", json::parse(R"([{"name":"a","description":"d","inputSchema":{"type":"object"}}])").as_array(),
       json::value("2025-01-01T00:00:00Z")});
   server_round_trip(op::list_tools_res{std::nullopt, json::array{}, json::value(1700000000.25)});
-  server_round_trip(op::progress{"r", 3.0, 10.0, "three of ten"});
-  server_round_trip(op::progress{"r", 0.25, std::nullopt, ""});
-  server_round_trip(op::progress{"r", std::nullopt, std::nullopt, "Tool execution in progress..."});
+  server_round_trip(progress_of("r", 3.0, 10.0, "three of ten"));
+  server_round_trip(progress_of("r", 0.25, std::nullopt, ""));
+  server_round_trip(progress_of("r", std::nullopt, std::nullopt, "Tool execution in progress..."));
   server_round_trip(op::stream_chunk{"r", "partial text"});
   server_round_trip(op::stream_complete{"r"});
   server_round_trip(op::call_tool_ack{"r", 600.0});
@@ -164,15 +193,15 @@ BOOST_AUTO_TEST_CASE(server_round_trips) {
 }
 
 BOOST_AUTO_TEST_CASE(numbers_written_cleanly) {
-  auto p = op::encode(op::progress{"r", 3.0, 10.0, ""});
+  auto p = op::encode(progress_of("r", 3.0, 10.0, ""));
   BOOST_TEST(p.at("progress").is_int64());
   BOOST_TEST(p.at("total").as_int64() == 10);
   BOOST_TEST(json::serialize(p).find("E0") == std::string::npos);
-  auto frac = op::encode(op::progress{"r", 0.5, std::nullopt, ""});
+  auto frac = op::encode(progress_of("r", 0.5, std::nullopt, ""));
   BOOST_TEST(frac.at("progress").as_double() == 0.5);
   BOOST_TEST(!frac.contains("total"));
   // Non-finite numbers are not JSON: left out rather than written as garbage.
-  auto nan = op::encode(op::progress{"r", std::nan(""), std::numeric_limits<double>::infinity(), "m"});
+  auto nan = op::encode(progress_of("r", std::nan(""), std::numeric_limits<double>::infinity(), "m"));
   BOOST_TEST(!nan.contains("progress"));
   BOOST_TEST(!nan.contains("total"));
   BOOST_TEST(op::encode(op::call_tool_ack{"r", 1.5}).at("timeout").as_double() == 1.5);
