@@ -25,8 +25,4 @@ std::string encode_cursor(const list_cursor& c);
 // nullopt for anything that is not a cursor we made.
 std::optional<list_cursor> decode_cursor(std::string_view text);
 
-// RFC 4648 section 5 alphabet, no padding.
-std::string base64url_encode(std::string_view bytes);
-std::optional<std::string> base64url_decode(std::string_view text);
-
 }  // namespace exai::routes

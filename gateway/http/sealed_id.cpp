@@ -2,6 +2,7 @@
 // where payload is compact JSON {"v","c","x","n","l"} and mac = HMAC-SHA256(key, first part).
 #include "gateway/http/sealed_id.hpp"
 
+#include "codecs/base64url.hpp"
 #include "codecs/token.hpp"
 
 #include <boost/json/parse.hpp>
@@ -19,62 +20,6 @@ namespace exai::gateway::http {
 namespace {
 
 namespace json = boost::json;
-
-constexpr std::string_view b64_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string b64url_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const auto n = (std::uint32_t(std::uint8_t(in[i])) << 16) |
-                   (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
-    out += b64_alphabet[(n >> 18) & 63];
-    out += b64_alphabet[(n >> 12) & 63];
-    out += b64_alphabet[(n >> 6) & 63];
-    out += b64_alphabet[n & 63];
-  }
-  if (const auto rest = in.size() - i; rest > 0) {
-    std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
-    if (rest == 2) n |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
-    out += b64_alphabet[(n >> 18) & 63];
-    out += b64_alphabet[(n >> 12) & 63];
-    if (rest == 2) out += b64_alphabet[(n >> 6) & 63];
-  }
-  return out;  // unpadded
-}
-
-int b64_value(char c) noexcept {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
-// Strict: unpadded, canonical (unused low bits zero), so each byte string has one spelling and a
-// flipped character can never decode to the same bytes.
-std::optional<std::string> b64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = b64_value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
 
 std::string mac_of(std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
@@ -131,12 +76,12 @@ session_sealer session_sealer::from_env() {
 }
 
 std::string session_sealer::seal(const session_claims& c) const {
-  std::string body = b64url_encode(payload_of(c, true));
+  std::string body = codecs::base64url_encode(payload_of(c, true));
   // 43 characters of MAC and the dot.
-  if (body.size() + 44 > max_token_bytes) body = b64url_encode(payload_of(c, false));
+  if (body.size() + 44 > max_token_bytes) body = codecs::base64url_encode(payload_of(c, false));
   std::string token = body;
   token += '.';
-  token += b64url_encode(mac_of(key_, body));
+  token += codecs::base64url_encode(mac_of(key_, body));
   return token;
 }
 
@@ -146,14 +91,14 @@ open_result session_sealer::open(std::string_view token, wall_clock::time_point 
   const auto dot = token.find('.');
   if (dot == std::string_view::npos || dot == 0) return r;
   const auto body = token.substr(0, dot);
-  const auto mac = b64url_decode(token.substr(dot + 1));
-  if (!mac || b64url_decode(body) == std::nullopt) return r;
+  const auto mac = codecs::base64url_decode(token.substr(dot + 1));
+  if (!mac || codecs::base64url_decode(body) == std::nullopt) return r;
   if (!codecs::constant_time_equal(mac_of(key_, body), *mac)) {
     r.error = seal_error::bad_signature;
     return r;
   }
   // Signed by us: the payload is ours, but parse it defensively all the same.
-  const auto text = b64url_decode(body);
+  const auto text = codecs::base64url_decode(body);
   boost::system::error_code ec;
   auto v = json::parse(*text, ec);
   const auto* o = ec ? nullptr : v.if_object();

@@ -1,5 +1,6 @@
 // Pure route logic: version negotiation, cursors, token comparison, route lookup per dialect.
 #define BOOST_TEST_MODULE routes_unit
+#include "codecs/base64url.hpp"
 #include "routes/cursor.hpp"
 #include "routes/era.hpp"
 #include "routes/table.hpp"
@@ -11,6 +12,8 @@
 #include <vector>
 
 using namespace exai::routes;
+using exai::codecs::base64url_decode;
+using exai::codecs::base64url_encode;
 namespace json = boost::json;
 
 BOOST_AUTO_TEST_CASE(version_negotiation) {
