@@ -30,6 +30,7 @@
 #include <array>
 #include <cstdio>
 #include <deque>
+#include <tuple>
 #include <unordered_map>
 
 namespace exai::gateway::http {
@@ -745,8 +746,20 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     std::string body;
     if (has_body) {
       parser.body_limit(self->opts.max_body_bytes);
-      stream_ops<Stream>::expires_after(stream, self->opts.read_timeout);
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, tuple_awaitable);
+      // A small body usually arrives with its head: parse what is buffered first, and start a
+      // timed read (an asynchronous operation and a timer) only when some of it is missing.
+      error_code ec;
+      while (!parser.is_done() && buffer.size() > 0) {
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec == bhttp::error::need_more) ec = {};
+        if (ec || used == 0) break;
+      }
+      if (!ec && !parser.is_done()) {
+        stream_ops<Stream>::expires_after(stream, self->opts.read_timeout);
+        std::tie(ec, std::ignore) =
+            co_await bhttp::async_read(stream, buffer, parser, tuple_awaitable);
+      }
       if (ec == bhttp::error::body_limit) {
         co_return co_await refuse(stream, body_too_large(self->opts.max_body_bytes), false);
       }
