@@ -30,6 +30,8 @@
 #include <array>
 #include <cstdio>
 #include <deque>
+#include <functional>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 
@@ -172,8 +174,17 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   server_options opts;
   session_sealer sealer;
   session_hooks hooks;
-  std::unordered_map<std::string, std::shared_ptr<http_session>> table;  // token -> session
-  std::unordered_map<std::string, wall_clock::time_point> ended;         // token -> its expiry
+  // Looked up by the request's header value as it is, without copying it into a key string.
+  struct token_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view t) const noexcept {
+      return std::hash<std::string_view>{}(t);
+    }
+  };
+  template <class V>
+  using token_map = std::unordered_map<std::string, V, token_hash, std::equal_to<>>;
+  token_map<std::shared_ptr<http_session>> table;  // token -> session
+  token_map<wall_clock::time_point> ended;         // token -> its expiry
   asio::steady_timer sweeper;
   bool sweeping = false;
   bool stopping = false;
@@ -221,13 +232,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   // The session a Streamable HTTP id names: held here, or sealed by any process sharing the
   // secret (then re-created from what the id carries). nullptr: 404.
   asio::awaitable<std::shared_ptr<http_session>> find(std::string_view token) {
-    const std::string key(token);
-    if (auto it = table.find(key); it != table.end()) {
+    if (auto it = table.find(token); it != table.end()) {
       if (it->second->legacy) co_return nullptr;
       it->second->last_used = steady::now();
       co_return it->second;
     }
-    if (ended.contains(key)) co_return nullptr;
+    if (ended.contains(token)) co_return nullptr;
     auto opened = sealer.open(token, wall_clock::now());
     if (!opened || opened.claims->legacy_sse) {
       EXAI_LOG(debug, "http", "session id refused",
@@ -239,9 +249,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     }
     // Re-create the session: initialize with what it negotiated, the reply discarded.
     auto h = open_session(false);
-    h->token = key;
+    h->token = std::string(token);
     h->protocol_version = opened.claims->protocol_version;
-    table[key] = h;
+    table[h->token] = h;
     json::object params;
     params["protocolVersion"] = opened.claims->protocol_version;
     params["capabilities"] = opened.claims->client_capabilities;
