@@ -27,8 +27,12 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <deque>
+#include <functional>
+#include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 namespace exai::gateway::http {
@@ -170,8 +174,17 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   server_options opts;
   session_sealer sealer;
   session_hooks hooks;
-  std::unordered_map<std::string, std::shared_ptr<http_session>> table;  // token -> session
-  std::unordered_map<std::string, wall_clock::time_point> ended;         // token -> its expiry
+  // Looked up by the request's header value as it is, without copying it into a key string.
+  struct token_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view t) const noexcept {
+      return std::hash<std::string_view>{}(t);
+    }
+  };
+  template <class V>
+  using token_map = std::unordered_map<std::string, V, token_hash, std::equal_to<>>;
+  token_map<std::shared_ptr<http_session>> table;  // token -> session
+  token_map<wall_clock::time_point> ended;         // token -> its expiry
   asio::steady_timer sweeper;
   bool sweeping = false;
   bool stopping = false;
@@ -219,13 +232,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   // The session a Streamable HTTP id names: held here, or sealed by any process sharing the
   // secret (then re-created from what the id carries). nullptr: 404.
   asio::awaitable<std::shared_ptr<http_session>> find(std::string_view token) {
-    const std::string key(token);
-    if (auto it = table.find(key); it != table.end()) {
+    if (auto it = table.find(token); it != table.end()) {
       if (it->second->legacy) co_return nullptr;
       it->second->last_used = steady::now();
       co_return it->second;
     }
-    if (ended.contains(key)) co_return nullptr;
+    if (ended.contains(token)) co_return nullptr;
     auto opened = sealer.open(token, wall_clock::now());
     if (!opened || opened.claims->legacy_sse) {
       EXAI_LOG(debug, "http", "session id refused",
@@ -237,9 +249,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     }
     // Re-create the session: initialize with what it negotiated, the reply discarded.
     auto h = open_session(false);
-    h->token = key;
+    h->token = std::string(token);
     h->protocol_version = opened.claims->protocol_version;
-    table[key] = h;
+    table[h->token] = h;
     json::object params;
     params["protocolVersion"] = opened.claims->protocol_version;
     params["capabilities"] = opened.claims->client_capabilities;
@@ -347,19 +359,32 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     co_return co_await write_raw(stream, head);
   }
 
+  // The JSON reply, its head written by hand: the same bytes Beast would send for `status` with
+  // Server, Content-Type, Mcp-Session-Id (when given) and Content-Length, in that order, without
+  // building a field list per reply. Head and body go out in one gathered write.
   template <class Stream>
   static asio::awaitable<bool> respond_json(Stream& stream, std::string text,
                                             const std::string& session_id, unsigned status = 200) {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-    res.set(bhttp::field::server, "exai-gateway");
-    res.set(bhttp::field::content_type, "application/json");
-    if (!session_id.empty()) res.set("Mcp-Session-Id", session_id);
-    res.keep_alive(true);
-    res.body() = std::move(text);
-    res.prepare_payload();
+    std::string head;
+    head.reserve(128 + session_id.size());
+    const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    char line[64];
+    const int ln = std::snprintf(line, sizeof line, "HTTP/1.1 %u ", status);
+    head.append(line, static_cast<std::size_t>(ln));
+    head.append(reason.data(), reason.size());
+    head.append("\r\nServer: exai-gateway\r\nContent-Type: application/json\r\n");
+    if (!session_id.empty()) {
+      head.append("Mcp-Session-Id: ");
+      head.append(session_id);
+      head.append("\r\n");
+    }
+    char length[48];
+    const int n = std::snprintf(length, sizeof length, "Content-Length: %zu\r\n\r\n", text.size());
+    head.append(length, static_cast<std::size_t>(n));
     requests_by_status(status).inc();
     stream_ops<Stream>::expires_after(stream, std::chrono::milliseconds(30'000));
-    auto [ec, n] = co_await bhttp::async_write(stream, res, tuple_awaitable);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(text)};
+    auto [ec, written] = co_await asio::async_write(stream, buffers, tuple_awaitable);
     co_return !ec;
   }
 
@@ -749,8 +774,20 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     std::string body;
     if (has_body) {
       parser.body_limit(self->opts.max_body_bytes);
-      stream_ops<Stream>::expires_after(stream, self->opts.read_timeout);
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, tuple_awaitable);
+      // A small body usually arrives with its head: parse what is buffered first, and start a
+      // timed read (an asynchronous operation and a timer) only when some of it is missing.
+      error_code ec;
+      while (!parser.is_done() && buffer.size() > 0) {
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec == bhttp::error::need_more) ec = {};
+        if (ec || used == 0) break;
+      }
+      if (!ec && !parser.is_done()) {
+        stream_ops<Stream>::expires_after(stream, self->opts.read_timeout);
+        std::tie(ec, std::ignore) =
+            co_await bhttp::async_read(stream, buffer, parser, tuple_awaitable);
+      }
       if (ec == bhttp::error::body_limit) {
         co_return co_await refuse(stream, body_too_large(self->opts.max_body_bytes), false);
       }

@@ -18,12 +18,23 @@
 
 namespace exai::gateway::http::detail {
 
-// The test stream has no socket to watch nor timers: peer loss is covered by the interop tests.
+// The test stream has no socket to watch nor timers. The peer watch is kept so a test can report
+// the client gone (`peer_left`), standing in for the readable-but-empty socket that the
+// beast::tcp_stream specialisation detects; detection itself is covered by the interop tests.
 template <>
 struct stream_ops<beast::test::stream> {
+  static inline std::weak_ptr<peer_watch> last_watch;
   static void expires_after(beast::test::stream&, std::chrono::milliseconds) {}
   static void expires_never(beast::test::stream&) {}
-  static void watch_peer(beast::test::stream&, const std::shared_ptr<peer_watch>&) {}
+  static void watch_peer(beast::test::stream&, const std::shared_ptr<peer_watch>& w) { last_watch = w; }
+  // What the socket watch does when the client closes; false when no exchange is watching.
+  static bool peer_left() {
+    auto w = last_watch.lock();
+    if (!w || !w->to_wake) return false;
+    w->gone = true;
+    w->to_wake->notify();
+    return true;
+  }
   static void stop_watch(beast::test::stream&) {}
   static void close(beast::test::stream& s) { s.close(); }
 };
@@ -430,6 +441,31 @@ BOOST_FIXTURE_TEST_CASE(cancelled_notification_cancels_the_call, fixture) {
   BOOST_TEST(c2.read().status == 202u);
   c2.run_until([&] { return g.backend.cancelled == 1; });
   BOOST_TEST(g.backend.cancelled == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_dropped_post_response_cancels_its_call, fixture) {
+  using ops = http::detail::stream_ops<beast::test::stream>;
+  gateway g(ioc, opts);
+  client c(ioc, g);
+  const auto sid = initialize(c);
+  c.send(request("POST", "/mcp",
+                 R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow","arguments":{"ms":5000}}})",
+                 {{"Mcp-Session-Id", sid}}));
+  c.run_until([&] { return g.backend.calls == 1; });
+  BOOST_TEST_REQUIRE(g.backend.calls == 1);
+  BOOST_TEST(g.backend.cancelled == 0);
+  c.out.close();
+  BOOST_TEST_REQUIRE(ops::peer_left());
+  c.run_until([&] { return g.backend.cancelled == 1; });
+  BOOST_TEST(g.backend.cancelled == 1);
+  // The session outlives the dropped exchange: a new connection still calls on it.
+  client c2(ioc, g);
+  c2.send(request("POST", "/mcp",
+                  R"({"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"echo","arguments":{"text":"again"}}})",
+                  {{"Mcp-Session-Id", sid}}));
+  auto r = c2.read();
+  BOOST_TEST(r.status == 200u);
+  BOOST_TEST(g.ended == 0);
 }
 
 BOOST_FIXTURE_TEST_CASE(get_stream_carries_list_changed_and_resumes, fixture) {
