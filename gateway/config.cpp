@@ -591,12 +591,7 @@ codecs::result<startup> load_config(const std::vector<std::string>& args, const 
   if (has_embedded && c.upstreams.size() > 1) {
     return bad("--upstream: \"embedded\" cannot be combined with daemon URLs");
   }
-  // The daemon pool: its endpoints and token, and the routes' budgets unless the file's upstream
-  // section sets its own (the routes hold the deadline: the pool's must not be shorter).
-  if (!c.upstream_section.contains("call_timeout_ms")) c.pool.call_timeout = c.call_timeout;
-  if (!c.upstream_section.contains("tool_timeouts_ms")) {
-    for (const auto& [k, v] : c.tool_timeouts) c.pool.tool_timeouts[k] = v;
-  }
+  // The daemon pool: its endpoints and token (its calls' deadlines come from the routes).
   c.pool.token = c.upstream_token;
   c.pool.endpoints.clear();
   if (!c.embedded()) {

@@ -293,9 +293,9 @@ asio::awaitable<codecs::result<codecs::tool_result>> pool_impl::async_call(
   }
   c->progress = std::move(ctx.progress);
   const auto now = clock::now();
-  auto it = opts_.tool_timeouts.find(c->tool);
-  const auto budget = it != opts_.tool_timeouts.end() ? it->second : opts_.call_timeout;
-  c->deadline = std::min(ctx.deadline, now + budget);
+  // The caller's deadline already holds the tool's budget (routes::route_options::timeout_for):
+  // budgets are kept in one place, the routes, for every backend.
+  c->deadline = ctx.deadline;
   c->submitted = now;
   calls_.fetch_add(1, std::memory_order_relaxed);
   // One debug record per call at its end, with the per-request fields. Never the arguments.

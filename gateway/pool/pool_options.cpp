@@ -104,8 +104,11 @@ codecs::result<pool_options> parse_pool_keys(const json::object& section) {
       r = ms(o.backoff_max, 1);
     } else if (key == "abandon_timeout_ms") {
       r = ms(o.abandon_timeout, 1);
-    } else if (key == "call_timeout_ms") {
-      r = ms(o.call_timeout, 1);
+    } else if (key == "call_timeout_ms" || key == "tool_timeouts_ms") {
+      // Budgets live in one place for every backend: the tools section.
+      return bad_key(key, key == "call_timeout_ms"
+                              ? "is not read here: set tools.call_timeout_ms (it applies to every backend)"
+                              : "is not read here: set tools.timeouts_ms (it applies to every backend)");
     } else if (key == "hang_timeout_ms") {
       r = ms(o.hang_timeout, 100);
     } else if (key == "unreachable_wait_ms") {
@@ -133,15 +136,6 @@ codecs::result<pool_options> parse_pool_keys(const json::object& section) {
       auto n = integer(v, key, 1024, 1LL << 32);
       if (!n) return n.error();
       o.upstream_max_message = static_cast<std::size_t>(*n);
-    } else if (key == "tool_timeouts_ms") {
-      const auto* obj = v.if_object();
-      if (!obj) return bad_key(key, "must be an object {tool: milliseconds}");
-      for (const auto& t : *obj) {
-        const std::string sub = std::string(key) + "." + std::string(t.key());
-        auto n = integer(t.value(), sub, 1, day_ms);
-        if (!n) return n.error();
-        o.tool_timeouts[std::string(t.key())] = std::chrono::milliseconds(*n);
-      }
     } else if (key == "urls") {
       const auto* arr = v.if_array();
       if (!arr) return bad_key(key, "must be an array of ws://HOST:PORT strings");

@@ -37,8 +37,6 @@ struct pool_options {
   // closed and replaced. Multiplexed: how long an abandoned entry waits for `cancelled`.
   std::chrono::milliseconds abandon_timeout{30000};
   std::size_t queue_limit = 10000;            // calls waiting for a connection; more: OVER_CAPACITY
-  std::chrono::milliseconds call_timeout{300000};    // default per-call budget
-  std::map<std::string, std::chrono::milliseconds> tool_timeouts;  // per-tool budgets
   std::size_t max_serial_connections = 10;    // per daemon address (reference daemon: 10 per IP)
   // WebSocket keep-alive: a ping after idle_timeout/2 of silence, the connection is dropped after
   // idle_timeout without any frame from the daemon (net::ws_keepalive, which checks every
@@ -65,12 +63,13 @@ codecs::result<endpoint> parse_ws_url(std::string_view url);
 // (command line or environment; when empty, the section's "urls" array or "url" string is used)
 // and the token. Keys (all optional; *_ms are integers in milliseconds):
 //   connections_per_endpoint, connect_timeout_ms, hello_timeout_ms, backoff_initial_ms,
-//   backoff_max_ms, abandon_timeout_ms, queue_limit, call_timeout_ms,
-//   tool_timeouts_ms {tool: ms}, max_serial_connections (1..10), idle_timeout_ms,
+//   backoff_max_ms, abandon_timeout_ms, queue_limit, max_serial_connections (1..10), idle_timeout_ms,
 //   max_message_bytes (the daemon's own limit when its hello_ack does not name it),
 //   hang_timeout_ms, unreachable_wait_ms,
 //   read_limit_bytes (>= 64 MiB), max_inflight_default, urls [..], url ".."
-// An unknown key or a bad value is errc::invalid_params whose message names the key.
+// An unknown key or a bad value is errc::invalid_params whose message names the key. Call budgets
+// are not pool options: the routes narrow each call's deadline (tools.call_timeout_ms,
+// tools.timeouts_ms), and call_timeout_ms / tool_timeouts_ms here are refused with that pointer.
 codecs::result<pool_options> parse_pool_options(const boost::json::object& upstream_section,
                                                  std::vector<std::string> urls, std::string token);
 

@@ -43,7 +43,6 @@ pool_options opts(std::size_t connections) {
   o.backoff_max = ms(50);
   o.hello_timeout = ms(200);
   o.abandon_timeout = ms(200);
-  o.call_timeout = ms(10000);
   return o;
 }
 

@@ -164,8 +164,8 @@ BOOST_AUTO_TEST_CASE(load_through_killed_and_stopped_daemons) {
   const std::string cfg = temp_path("chaos-gw") + ".json";
   std::ofstream(cfg) << R"({"upstream": {"connections_per_endpoint": 2, "connect_timeout_ms": 1000,
                              "hello_timeout_ms": 1000, "backoff_initial_ms": 50, "backoff_max_ms": 500,
-                             "hang_timeout_ms": 2000, "unreachable_wait_ms": 1000,
-                             "call_timeout_ms": 20000}})";
+                             "hang_timeout_ms": 2000, "unreachable_wait_ms": 1000},
+                             "tools": {"call_timeout_ms": 20000}})";
   const std::string ready = temp_path("chaos-gw-ready");
   auto gw = child_process::start({program("EXAI_GATEWAY_BIN"), "--listen", "127.0.0.1:0", "--admin",
                                   "127.0.0.1:0", "--ready-file", ready, "--config", cfg,

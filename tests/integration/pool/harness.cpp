@@ -54,7 +54,6 @@ pool_options test_options(std::uint16_t port, std::size_t connections) {
   o.backoff_max = ms(300);
   o.connect_timeout = ms(2000);
   o.hello_timeout = ms(2000);
-  o.call_timeout = ms(60000);
   return o;
 }
 
@@ -82,7 +81,7 @@ void run_bounded(asio::io_context& io, asio::awaitable<void> body, std::chrono::
 asio::awaitable<call_result> call(daemon_pool& pool, std::string tool, json::object args,
                                   std::optional<ms> budget, routes::progress_sink progress) {
   routes::call_context ctx;
-  if (budget) ctx.deadline = steady::now() + *budget;
+  ctx.deadline = steady::now() + budget.value_or(ms(60000));
   ctx.progress = std::move(progress);
   ctx.session = "itest";
   co_return co_await pool.async_call_tool(std::move(tool), std::move(args), std::move(ctx));
