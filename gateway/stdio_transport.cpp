@@ -20,11 +20,13 @@
 #include <deque>
 #include <fcntl.h>
 #include <mutex>
+#include <span>
 #include <string>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace exai::gateway {
 namespace {
@@ -190,6 +192,28 @@ class stdio_transport final : public message_transport {
     co_return ec;
   }
 
+  // A batch as one gather write (each message and its newline) where stdout is asynchronous:
+  // replies that queued up together cost one writev, not one each.
+  asio::awaitable<error_code> async_write_messages(std::span<const std::string> messages) override {
+    if (!async_out_) {
+      for (const auto& m : messages) {
+        if (auto ec = co_await async_write_message(m)) co_return ec;
+      }
+      co_return error_code();
+    }
+    if (broken_) co_return asio::error::broken_pipe;
+    static constexpr char newline = '\n';
+    gather_.clear();
+    for (const auto& m : messages) {
+      gather_.push_back(asio::buffer(m.data(), m.size()));
+      gather_.push_back(asio::buffer(&newline, 1));
+    }
+    error_code ec;
+    co_await asio::async_write(out_, gather_, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) broken_ = true;
+    co_return ec;
+  }
+
   void abort_writes() noexcept override {
     broken_ = true;
     error_code ec;
@@ -272,6 +296,7 @@ class stdio_transport final : public message_transport {
   std::thread thread_;
   std::string buf_;
   std::string current_;
+  std::vector<asio::const_buffer> gather_;  // async_write_messages' pieces, reused
   bool eof_ = false;
   bool closed_ = false;
   bool broken_ = false;

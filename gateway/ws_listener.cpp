@@ -123,7 +123,7 @@ class ws_connection final : public message_transport {
 }  // namespace
 
 // message_transport's default (transport.hpp): one write per message, for transports that have
-// nothing better (stdio, memory).
+// nothing better (memory; stdio when its output is a blocking file or terminal).
 asio::awaitable<error_code> message_transport::async_write_messages(
     std::span<const std::string> messages) {
   for (const auto& m : messages) {

@@ -5,11 +5,14 @@
 // connections, through async_write_corked below.
 #pragma once
 
+#include "net/drain_aware_read.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -36,7 +39,7 @@ namespace exai::net {
 // A corked section must therefore end with an uncorked write (the owning transport writes the
 // last message of a batch uncorked, scope-guarded); websocket::stream serialises all writes
 // (its write block), so there is never more than one write in this layer at a time.
-// The read side is untouched.
+// The read side only passes reads on (to a TCP socket as drain-aware receives).
 template <class NextLayer>
 class cork_stream {
  public:
@@ -64,9 +67,16 @@ class cork_stream {
     return next_.read_some(b);
   }
 
+  // On a TCP socket a receive that empties the socket lets the next one wait for readiness
+  // without a speculative try (net/drain_aware_read.hpp); any other next layer reads as it does.
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(const MutableBufferSequence& b, ReadToken&& token) {
-    return next_.async_read_some(b, std::forward<ReadToken>(token));
+    if constexpr (std::is_same_v<NextLayer, boost::asio::basic_stream_socket<
+                                                 boost::asio::ip::tcp, executor_type>>) {
+      return next_.async_read_some(drain_aware_buffers(b), std::forward<ReadToken>(token));
+    } else {
+      return next_.async_read_some(b, std::forward<ReadToken>(token));
+    }
   }
 
   // Synchronous writes ignore the cork (nothing in the project uses them); they flush first.
