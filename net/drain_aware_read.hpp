@@ -21,6 +21,7 @@
 #include <boost/asio/error.hpp>        // these two before the detail header, which needs them
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/detail/reactive_socket_recv_op.hpp>
+#include <boost/version.hpp>
 
 #include <array>
 #include <cstddef>
@@ -53,6 +54,12 @@ class drain_aware_buffers {
 };
 
 }  // namespace exai::net
+
+// The perform step below mirrors Boost 1.81's. Another Boost may have changed the base class or
+// the reactor's statuses: compare them, then widen this check.
+static_assert(BOOST_VERSION / 100 == 1081,
+              "net/drain_aware_read.hpp mirrors Boost 1.81's reactive_socket_recv_op_base: "
+              "check it against this Boost version before building");
 
 namespace boost::asio::detail {
 
