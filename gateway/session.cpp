@@ -406,6 +406,11 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
       co_return codecs::error(errc::internal, "subscriptions/listen without its request");
     }
     auto e = it->second;
+    if (e->batch) {
+      // A batch is answered as one array once every element is: a listen would hold it forever.
+      co_return codecs::error(errc::invalid_request,
+                              "subscriptions/listen cannot be part of a JSON-RPC batch");
+    }
     co_return co_await subscriptions.async_listen(e->id->value, f, e->replies,
                                                   subscription_sender());
   }

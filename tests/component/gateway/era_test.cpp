@@ -207,6 +207,21 @@ BOOST_AUTO_TEST_CASE(listen_errors_and_the_cap) {
   BOOST_TEST(h.session->subscriptions() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(listen_in_a_batch_is_refused_rather_than_holding_it) {
+  harness h;
+  h.start();
+  h.send(initialize(1, "2025-03-26"));
+  h.next();
+  h.send(json::array{listen(2, {{"toolsListChanged", true}}), request(3, "ping")});
+  auto r = h.next();
+  BOOST_REQUIRE(r.is_array());
+  BOOST_REQUIRE(r.as_array().size() == 2u);
+  for (const auto& e : r.as_array()) {
+    if (e.at("id").as_int64() == 2) BOOST_TEST(code_of(e) == -32600);
+  }
+  BOOST_TEST(h.session->subscriptions() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(shutdown_ends_listens_with_their_result_at_once) {
   harness h;
   h.start();
