@@ -8,7 +8,9 @@
 #include "gateway/gateway_metrics.hpp"
 #include "gateway/memory_trim.hpp"
 #include "gateway/reply.hpp"
+#include "gateway/subscriptions.hpp"
 #include "observability/log.hpp"
+#include "routes/era.hpp"
 #include "routes/logging.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -141,6 +143,9 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
     state.cancel_request = [this](const codecs::client_id& id, codecs::dialect d) {
       return cancel_key(key_of(d, id), cancel_reason::client);
     };
+    state.listen = [this](const routes::era::listen_filter& f, routes::request_context& ctx) {
+      return listen(f, ctx);
+    };
   }
 
   asio::any_io_executor ex;
@@ -155,6 +160,7 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
   // (spawn_request); released by the next read or write, which run on later turns.
   std::vector<std::shared_ptr<inflight_entry>> finished_entries;
   std::uint64_t anonymous_ids = 0;
+  subscription_set subscriptions{opts.max_subscriptions};
 
   // The streams replies were pushed to, or may be, until each ends (on_ended). Few: one for
   // WebSocket and stdio.
@@ -375,6 +381,38 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
 
   bool accepting(const outbound& stream) const noexcept {
     return !close_requested && !stream.ended();
+  }
+
+  // ---- subscriptions/listen (gateway/subscriptions.hpp) ----------------------------------------
+
+  // Listen-stream notifications are advisory like progress: dropped while the client is not
+  // reading (the bounds are full) rather than queued without limit.
+  subscription_set::sender subscription_sender() {
+    return [this](std::string text, const std::shared_ptr<outbound>& to) {
+      if (queued >= opts.max_queued || pending_bytes >= opts.max_session_bytes) {
+        ++stats.progress_dropped;
+        return;
+      }
+      send_text(std::move(text), to);
+    };
+  }
+
+  // The listen request ctx names (its in-flight entry gives its id and stream).
+  asio::awaitable<codecs::result<json::value>> listen(routes::era::listen_filter f,
+                                                      routes::request_context& ctx) {
+    auto self = shared_from_this();
+    auto it = table.find(ctx.client_key);
+    if (it == table.end() || !it->second->id) {
+      co_return codecs::error(errc::internal, "subscriptions/listen without its request");
+    }
+    auto e = it->second;
+    if (e->batch) {
+      // A batch is answered as one array once every element is: a listen would hold it forever.
+      co_return codecs::error(errc::invalid_request,
+                              "subscriptions/listen cannot be part of a JSON-RPC batch");
+    }
+    co_return co_await subscriptions.async_listen(e->id->value, f, e->replies,
+                                                  subscription_sender());
   }
 
   // ---- progress ------------------------------------------------------------------------------
@@ -837,6 +875,8 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
   static asio::awaitable<void> drain(std::shared_ptr<impl> self, std::chrono::milliseconds grace,
                                      cancel_reason why, close_code code) {
     auto& s = *self;
+    // Listen streams never finish by themselves: they end now, each with its result.
+    s.subscriptions.end_all();
     // (No co_await inside loop conditions: g++ 12 miscompiles some of those.)
     const auto grace_end = grace == std::chrono::milliseconds::max() ? clock::time_point::max()
                                                                      : clock::now() + grace;
@@ -994,7 +1034,10 @@ void session::shutdown(std::chrono::milliseconds grace) {
 void session::notify_tools_changed() {
   auto& s = *impl_;
   if (s.state.protocol_version) s.send(tools_list_changed(), s.notifications);
+  s.subscriptions.tools_changed(s.subscription_sender());
 }
+
+std::size_t session::subscriptions() const noexcept { return impl_->subscriptions.size(); }
 
 asio::awaitable<void> session::async_wait_drained(std::chrono::steady_clock::time_point deadline) {
   auto self = impl_;

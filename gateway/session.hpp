@@ -33,6 +33,9 @@ struct session_options {
   // Largest reply; a larger one becomes an error saying so (a tool error for tools/call).
   std::size_t max_reply_bytes = 32u * 1024 * 1024;
   std::size_t max_batch_elements = 256;        // a larger JSON-RPC batch gets one -32600
+  // subscriptions/listen streams open at once (each also holds an in-flight slot); a further
+  // one is refused (gateway/subscriptions.hpp).
+  std::size_t max_subscriptions = 8;
   // How long requests of a stream lost under loss_policy::grace may still run (stdin EOF).
   std::chrono::milliseconds eof_grace{2000};
   codecs::parse_limits limits;
@@ -111,8 +114,11 @@ class session final {
   boost::asio::awaitable<void> async_wait_drained(std::chrono::steady_clock::time_point deadline);
   bool drained() const noexcept;
 
-  // notifications/tools/list_changed to an initialized MCP client; nothing otherwise.
+  // notifications/tools/list_changed to an initialized MCP client, and to every
+  // subscriptions/listen stream that asked for it (tagged with its subscription id).
   void notify_tools_changed();
+  // subscriptions/listen streams open now.
+  std::size_t subscriptions() const noexcept;
 
   const std::string& id() const noexcept;
   std::size_t inflight() const noexcept;

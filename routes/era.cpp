@@ -143,6 +143,62 @@ json::value discover_result(const discover_info& info) {
   return json::value(std::move(r));
 }
 
+codecs::result<listen_filter> listen_filter_of(const json::object& params) {
+  const auto* n = params.if_contains("notifications");
+  const auto* o = n ? n->if_object() : nullptr;
+  if (!o) {
+    return error(errc::invalid_params,
+                 "params.notifications must be an object naming the notification types to "
+                 "receive (toolsListChanged)");
+  }
+  listen_filter f;
+  if (const auto* t = o->if_contains("toolsListChanged")) {
+    if (!t->is_bool()) {
+      return error(errc::invalid_params, "params.notifications.toolsListChanged must be a boolean");
+    }
+    f.tools_list_changed = t->get_bool();
+  }
+  return f;
+}
+
+namespace {
+json::object subscription_meta(const json::value& id) {
+  json::object meta;
+  meta.emplace(subscription_id_key, id);
+  return meta;
+}
+}  // namespace
+
+json::object listen_acknowledged(const json::value& id, const listen_filter& f) {
+  json::object agreed;
+  if (f.tools_list_changed) agreed.emplace("toolsListChanged", true);
+  json::object params;
+  params.emplace("_meta", subscription_meta(id));
+  params.emplace("notifications", std::move(agreed));
+  json::object msg;
+  msg.emplace("jsonrpc", "2.0");
+  msg.emplace("method", "notifications/subscriptions/acknowledged");
+  msg.emplace("params", std::move(params));
+  return msg;
+}
+
+json::object listen_notification(std::string_view method, const json::value& id) {
+  json::object params;
+  params.emplace("_meta", subscription_meta(id));
+  json::object msg;
+  msg.emplace("jsonrpc", "2.0");
+  msg.emplace("method", method);
+  msg.emplace("params", std::move(params));
+  return msg;
+}
+
+json::value listen_result(const json::value& id) {
+  json::object r;
+  r.emplace("resultType", "complete");
+  r.emplace("_meta", subscription_meta(id));
+  return json::value(std::move(r));
+}
+
 std::optional<std::string_view> expected_name(std::string_view method,
                                               const json::object& params) noexcept {
   std::string_view key;

@@ -29,6 +29,8 @@ inline constexpr std::string_view client_capabilities_key =
 inline constexpr std::string_view client_info_key = "io.modelcontextprotocol/clientInfo";
 inline constexpr std::string_view server_info_key = "io.modelcontextprotocol/serverInfo";
 inline constexpr std::string_view log_level_key = "io.modelcontextprotocol/logLevel";
+// Notification `_meta` key naming the subscriptions/listen stream (the listen request's id).
+inline constexpr std::string_view subscription_id_key = "io.modelcontextprotocol/subscriptionId";
 
 // The tool-level `_meta` key through which a tool names the client capabilities a call needs
 // (a ClientCapabilities object, e.g. {"sampling":{}}). Checked for modern requests (-32021).
@@ -80,11 +82,34 @@ void shape_result(std::string_view method, boost::json::value& result, const cac
 // server/discover's result (modern rule 2).
 struct discover_info {
   std::string server_name, server_version;
-  bool tools_list_changed = false;  // tools.listChanged (only when subscriptions/listen exists)
+  bool tools_list_changed = false;  // tools.listChanged: subscriptions/listen delivers it
   bool logging = false;             // logging capability (only when log lines are emitted)
   cache_hint hint{};
 };
 boost::json::value discover_result(const discover_info& info);
+
+// ---- subscriptions/listen (modern rule 11) ----------------------------------------------------
+
+// The notification types a listen stream agreed to deliver. Only tools/list_changed exists here:
+// the gateway has no prompts or resources, so those requested types are left out of the
+// acknowledgement and never sent.
+struct listen_filter {
+  bool tools_list_changed = false;
+};
+
+// The filter of a subscriptions/listen request: params.notifications must be an object
+// (else invalid_params, -32602); `toolsListChanged: true` is honoured, every other member
+// (promptsListChanged, resourcesListChanged, resourceSubscriptions, unknown ones) is not.
+codecs::result<listen_filter> listen_filter_of(const boost::json::object& params);
+
+// notifications/subscriptions/acknowledged for the listen request `id`: params.notifications is
+// the agreed subset ({} when nothing requested is offered), `_meta` carries the subscription id.
+boost::json::object listen_acknowledged(const boost::json::value& id, const listen_filter& f);
+// A list_changed style notification (`method`, no other params) on the listen stream `id`.
+boost::json::object listen_notification(std::string_view method, const boost::json::value& id);
+// The listen request's result when the server ends the stream gracefully (shutdown):
+// {resultType:"complete", _meta:{subscriptionId: id}}.
+boost::json::value listen_result(const boost::json::value& id);
 
 // ---- the HTTP binding of the modern era (used by the HTTP transport) ---------------------------
 

@@ -164,7 +164,22 @@ boost::asio::awaitable<reply> handle_server_discover(codecs::inbound& in, reques
   info.server_version = ctx.options.server_version;
   info.hint = cache_hint_of(ctx.options);
   info.logging = true;  // tools' log lines, for requests that set _meta logLevel
+  info.tools_list_changed = static_cast<bool>(ctx.session.listen);  // subscriptions/listen
   co_return era::discover_result(info);
+}
+
+// Modern rule 11: a long-lived request whose stream carries the acknowledgement and then the
+// requested list_changed notifications; the session serves it (session_state::listen).
+boost::asio::awaitable<reply> handle_subscriptions_listen(codecs::inbound& in,
+                                                          request_context& ctx) {
+  auto m = era::validate(in.params);
+  if (!m) co_return m.error();
+  auto f = era::listen_filter_of(in.params);
+  if (!f) co_return f.error();
+  if (!ctx.session.listen || !in.id) {
+    co_return error(errc::method_not_found, "subscriptions/listen is not offered here");
+  }
+  co_return co_await ctx.session.listen(*f, ctx);
 }
 
 // Legacy only: the connection's threshold for tools' log lines (modern requests carry their own).
@@ -358,6 +373,7 @@ handler find_route(std::string_view method, codecs::dialect d) noexcept {
       {"ping", &handle_ping, true, true},
       {"initialize", &handle_initialize, true, false},
       {"server/discover", &handle_server_discover, true, false},
+      {"subscriptions/listen", &handle_subscriptions_listen, true, false},
       {"logging/setLevel", &handle_logging_set_level, true, false},
       {"notifications/initialized", &handle_initialized, true, false},
       {"notifications/cancelled", &handle_cancelled, true, false},

@@ -23,7 +23,9 @@ namespace exai::routes {
 
 namespace era {
 struct modern_request;
+struct listen_filter;
 }
+struct request_context;
 
 // MCP revisions of the legacy (initialize) era we speak, oldest first (mcp-server-rules.md).
 inline constexpr std::string_view supported_versions[] = {"2024-11-05", "2025-03-26", "2025-06-18",
@@ -46,6 +48,13 @@ struct session_state {
   // Cancels one of this session's in-flight requests (client id in that dialect). Returns false
   // when the id is unknown or already finished (both are ignored by the caller).
   std::function<bool(const codecs::client_id&, codecs::dialect)> cancel_request;
+  // Serves a validated subscriptions/listen request (ctx names it): acknowledges it, delivers the
+  // filtered notifications on the request's stream, and completes with the listen result when
+  // the session ends the stream; a client cancel or a lost stream ends it by cancellation (no
+  // reply). Empty: subscriptions/listen is not offered (-32601).
+  std::function<boost::asio::awaitable<codecs::result<boost::json::value>>(
+      const era::listen_filter&, request_context&)>
+      listen;
 };
 
 // Route behaviour fixed at startup (from the gateway configuration).
@@ -110,6 +119,8 @@ boost::asio::awaitable<codecs::result<boost::json::value>> handle_tools_list(
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_tools_call(
     codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_server_discover(
+    codecs::inbound&, request_context&);
+boost::asio::awaitable<codecs::result<boost::json::value>> handle_subscriptions_listen(
     codecs::inbound&, request_context&);
 boost::asio::awaitable<codecs::result<boost::json::value>> handle_logging_set_level(
     codecs::inbound&, request_context&);

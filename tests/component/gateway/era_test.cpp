@@ -115,4 +115,140 @@ BOOST_AUTO_TEST_CASE(log_lines_follow_each_eras_threshold) {
   BOOST_TEST(code_of(h.next()) == -32601);
 }
 
+// ---- subscriptions/listen -----------------------------------------------------------------------
+
+json::object listen(json::value id, json::object notifications, json::object m = meta()) {
+  return modern(std::move(id), "subscriptions/listen", {{"notifications", std::move(notifications)}},
+                std::move(m));
+}
+
+const json::value& subscription_id(const json::value& msg) {
+  return msg.at("params").at("_meta").at("io.modelcontextprotocol/subscriptionId");
+}
+
+BOOST_AUTO_TEST_CASE(discover_declares_tools_list_changed) {
+  harness h;
+  h.start();
+  h.send(modern(1, "server/discover"));
+  BOOST_TEST(h.next().at("result").at("capabilities").at("tools").at("listChanged").as_bool());
+}
+
+BOOST_AUTO_TEST_CASE(listen_acknowledges_then_delivers_tools_list_changed) {
+  harness h;
+  h.start();
+  h.send(listen("sub-1", {{"toolsListChanged", true}, {"promptsListChanged", true}}));
+  auto ack = h.next();
+  BOOST_TEST(ack.at("method").as_string() == "notifications/subscriptions/acknowledged");
+  BOOST_TEST(subscription_id(ack).as_string() == "sub-1");
+  // Only what is offered is agreed: no prompts here.
+  BOOST_TEST(ack.at("params").at("notifications").as_object() ==
+             (json::object{{"toolsListChanged", true}}));
+  BOOST_TEST(h.session->subscriptions() == 1u);
+
+  h.session->notify_tools_changed();
+  auto changed = h.next();
+  BOOST_TEST(changed.at("method").as_string() == "notifications/tools/list_changed");
+  BOOST_TEST(subscription_id(changed).as_string() == "sub-1");
+  // A modern-only connection was never initialized: the legacy notification is not sent too.
+  BOOST_TEST(h.silent_for(100ms));
+
+  // The listen request stays in flight beside ordinary requests.
+  h.send(modern(2, "tools/list"));
+  BOOST_TEST(h.next().at("id").as_int64() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(listen_sends_only_requested_types) {
+  harness h;
+  h.start();
+  h.send(listen(7, {{"promptsListChanged", true}}));
+  auto ack = h.next();
+  BOOST_TEST(subscription_id(ack).as_int64() == 7);
+  BOOST_TEST(ack.at("params").at("notifications").as_object().empty());
+  h.session->notify_tools_changed();
+  BOOST_TEST(h.silent_for(150ms));
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_listen_gets_no_reply_and_no_more_notifications) {
+  harness h;
+  h.start();
+  h.send(listen(1, {{"toolsListChanged", true}}));
+  h.next();  // ack
+  h.send(listen(2, {{"toolsListChanged", true}}));
+  h.next();  // ack
+  h.send(notification("notifications/cancelled", {{"requestId", 1}}));
+  BOOST_TEST(h.run_until([&] { return h.session->subscriptions() == 1u; }, 2s));
+  BOOST_TEST(h.silent_for(100ms));  // no response for the cancelled listen
+  h.session->notify_tools_changed();
+  auto changed = h.next();
+  BOOST_TEST(subscription_id(changed).as_int64() == 2);  // only the one still open
+  BOOST_TEST(h.silent_for(100ms));
+  BOOST_TEST(h.session->inflight() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(listen_errors_and_the_cap) {
+  harness h;
+  gateway::session_options o;
+  o.max_subscriptions = 2;
+  h.start(o);
+  h.send(modern(1, "subscriptions/listen"));  // no notifications member
+  BOOST_TEST(code_of(h.next()) == -32602);
+  h.send(request(2, "subscriptions/listen", {{"notifications", json::object()}}));  // no _meta
+  BOOST_TEST(code_of(h.next()) == -32602);
+  h.send(listen(3, {{"toolsListChanged", "yes"}}));
+  BOOST_TEST(code_of(h.next()) == -32602);
+  h.send(listen(4, {{"toolsListChanged", true}}));
+  h.next();
+  h.send(listen(5, {{"toolsListChanged", true}}));
+  h.next();
+  h.send(listen(6, {{"toolsListChanged", true}}));
+  auto over = h.next();
+  BOOST_TEST(over.at("id").as_int64() == 6);
+  BOOST_TEST(code_of(over) == -32603);
+  BOOST_TEST(h.session->subscriptions() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(listen_in_a_batch_is_refused_rather_than_holding_it) {
+  harness h;
+  h.start();
+  h.send(initialize(1, "2025-03-26"));
+  h.next();
+  h.send(json::array{listen(2, {{"toolsListChanged", true}}), request(3, "ping")});
+  auto r = h.next();
+  BOOST_REQUIRE(r.is_array());
+  BOOST_REQUIRE(r.as_array().size() == 2u);
+  for (const auto& e : r.as_array()) {
+    if (e.at("id").as_int64() == 2) BOOST_TEST(code_of(e) == -32600);
+  }
+  BOOST_TEST(h.session->subscriptions() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_ends_listens_with_their_result_at_once) {
+  harness h;
+  h.start();
+  h.send(listen("s", {{"toolsListChanged", true}}));
+  h.next();
+  const auto t0 = std::chrono::steady_clock::now();
+  h.session->shutdown(5000ms);
+  auto r = h.next();
+  BOOST_TEST(r.at("id").as_string() == "s");
+  BOOST_TEST(r.at("result").at("resultType").as_string() == "complete");
+  BOOST_TEST(r.at("result").at("_meta").at("io.modelcontextprotocol/subscriptionId").as_string() ==
+             "s");
+  // Not held for the grace: a listen is not work to wait for.
+  BOOST_TEST(h.run_until([&] { return h.session->drained(); }, 2s));
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2s));
+  BOOST_TEST(h.session->subscriptions() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(closed_input_ends_listens) {
+  harness h;
+  h.start();
+  h.send(listen(1, {{"toolsListChanged", true}}));
+  h.next();
+  h.pipe->close_input();
+  BOOST_TEST(h.run_until([&] { return h.ended; }, 3s));
+  BOOST_TEST(h.session->subscriptions() == 0u);
+  BOOST_TEST(h.session->inflight() == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -535,3 +535,80 @@ BOOST_FIXTURE_TEST_CASE(session_limit_answers_503, fixture) {
   s.send(request("GET", "/sse", "", {{"Accept", "text/event-stream"}}, false));
   BOOST_TEST(s.read().status == 503u);
 }
+
+// ---- subscriptions/listen over Streamable HTTP: the POST's SSE response is the stream --------
+
+namespace {
+
+std::string listen_body(std::string_view id, std::string_view notifications) {
+  return std::string(R"({"jsonrpc":"2.0","id":)") + std::string(id) +
+         R"(,"method":"subscriptions/listen","params":{"notifications":)" + std::string(notifications) +
+         R"(,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}})";
+}
+
+const std::vector<std::pair<std::string, std::string>> listen_headers = {
+    {"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "subscriptions/listen"}};
+
+std::vector<json::value> data_of(const std::string& raw) {
+  std::vector<json::value> out;
+  std::size_t at = 0;
+  while ((at = raw.find("data: ", at)) != std::string::npos) {
+    const auto end = raw.find('\n', at);
+    out.push_back(json::parse(raw.substr(at + 6, end - at - 6)));
+    at = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(listen_post_streams_its_notifications_until_closed, fixture) {
+  using ops = http::detail::stream_ops<beast::test::stream>;
+  gateway g(ioc, opts);
+  client c(ioc, g);
+  c.send(request("POST", "/mcp", listen_body("\"L\"", R"({"toolsListChanged":true})"), listen_headers));
+  auto head = c.read_some_for(300ms);
+  BOOST_TEST(head.find("text/event-stream") != std::string::npos);
+  auto first = data_of(head);
+  BOOST_TEST_REQUIRE(first.size() == 1u);
+  BOOST_TEST(first[0].at("method").as_string() == "notifications/subscriptions/acknowledged");
+  BOOST_TEST(first[0].at("params").at("_meta").at("io.modelcontextprotocol/subscriptionId").as_string() == "L");
+  BOOST_TEST_REQUIRE(g.sessions.size() == 1u);
+  auto& s = g.sessions.front();
+  BOOST_TEST(s->subscriptions() == 1u);
+  BOOST_TEST(g.srv->open_streams() == 1u);
+
+  s->notify_tools_changed();
+  auto more = data_of(c.read_some_for(200ms));
+  BOOST_TEST_REQUIRE(more.size() == 1u);
+  BOOST_TEST(more[0].at("method").as_string() == "notifications/tools/list_changed");
+  BOOST_TEST(more[0].at("params").at("_meta").at("io.modelcontextprotocol/subscriptionId").as_string() == "L");
+
+  // Closing the response stream ends the subscription and the exchange's session.
+  c.out.close();
+  BOOST_TEST_REQUIRE(ops::peer_left());
+  c.run_until([&] { return g.ended == 1 && s->subscriptions() == 0 && s->drained(); });
+  BOOST_TEST(s->subscriptions() == 0u);
+  BOOST_TEST(g.ended == 1);
+  BOOST_TEST(s->inflight() == 0u);
+  BOOST_TEST(g.srv->open_streams() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(listen_post_filters_and_ends_with_its_result_on_shutdown, fixture) {
+  gateway g(ioc, opts);
+  client c(ioc, g);
+  c.send(request("POST", "/mcp", listen_body("5", R"({"promptsListChanged":true})"), listen_headers));
+  auto first = data_of(c.read_some_for(300ms));
+  BOOST_TEST_REQUIRE(first.size() == 1u);
+  BOOST_TEST(first[0].at("params").at("notifications").as_object().empty());
+  auto& s = g.sessions.front();
+  s->notify_tools_changed();
+  BOOST_TEST(data_of(c.read_some_for(200ms)).empty());  // not requested: not sent
+  s->shutdown(5000ms);
+  auto last = c.read_some_for(300ms);
+  auto end = data_of(last);
+  BOOST_TEST_REQUIRE(end.size() == 1u);
+  BOOST_TEST(end[0].at("id").as_int64() == 5);
+  BOOST_TEST(end[0].at("result").at("_meta").at("io.modelcontextprotocol/subscriptionId").as_int64() == 5);
+  BOOST_TEST(last.find("0\r\n\r\n") != std::string::npos);  // the response stream ended
+}

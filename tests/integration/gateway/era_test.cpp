@@ -1,7 +1,8 @@
 // Both MCP eras on the real exai-gateway, over stdio and over WebSocket: every 2026-07-28 error
 // (-32602 missing `_meta` fields, -32022 unsupported version, -32021 missing client capability,
 // -32601 for initialize and ping on a modern request), server/discover and the modern result
-// shapes, and a legacy initialize on the same connection keeping its own lifecycle and shapes.
+// shapes, subscriptions/listen (acknowledged, cancelled without a response, ended by the end of
+// input), and a legacy initialize on the same connection keeping its own lifecycle and shapes.
 // (The HTTP binding, with -32020 and the statuses, is tests/interop/tests/modern_http.test.mjs.)
 #define BOOST_TEST_MODULE gateway_era_integration
 #include "gateway_process.hpp"
@@ -108,6 +109,29 @@ void check_both_eras(connection& c) {
   BOOST_TEST(again.at("result").at("resultType").as_string() == "complete");
 }
 
+// subscriptions/listen: declared by server/discover, acknowledged with the subscription id and
+// the agreed subset, ended by notifications/cancelled with no response. Leaves the listen "L2"
+// open for the caller to see how the end of the connection ends it.
+void check_listen(connection& c) {
+  auto d = c.ask(modern(20, "server/discover"));
+  BOOST_TEST(d.at("result").at("capabilities").at("tools").at("listChanged").as_bool());
+  auto ack = c.ask(modern("L1", "subscriptions/listen",
+                          {{"notifications", {{"toolsListChanged", true}, {"promptsListChanged", true}}}}));
+  BOOST_TEST(ack.at("method").as_string() == "notifications/subscriptions/acknowledged");
+  BOOST_TEST(ack.at("params").at("_meta").at("io.modelcontextprotocol/subscriptionId").as_string() == "L1");
+  BOOST_TEST(ack.at("params").at("notifications").as_object() ==
+             (json::object{{"toolsListChanged", true}}));
+  c.send(json::object{{"jsonrpc", "2.0"},
+                      {"method", "notifications/cancelled"},
+                      {"params", {{"requestId", "L1"}}}});
+  // The next message is this request's answer: none came for the cancelled listen.
+  auto after = c.ask(modern(21, "tools/list"));
+  BOOST_TEST(after.at("id").as_int64() == 21);
+  auto ack2 = c.ask(modern("L2", "subscriptions/listen", {{"notifications", json::object()}}));
+  BOOST_TEST(ack2.at("params").at("_meta").at("io.modelcontextprotocol/subscriptionId").as_string() == "L2");
+  BOOST_TEST(ack2.at("params").at("notifications").as_object().empty());
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(stdio_serves_both_eras) {
@@ -122,7 +146,12 @@ BOOST_AUTO_TEST_CASE(stdio_serves_both_eras) {
     return json::parse(*line);
   };
   check_both_eras(c);
+  check_listen(c);
+  // End of input ends the open listen with its result, at once rather than after the grace.
   proc.close_stdin();
+  auto end = c.next();
+  BOOST_TEST(end.at("id").as_string() == "L2");
+  BOOST_TEST(end.at("result").at("resultType").as_string() == "complete");
   auto rc = proc.wait_exit(10s);
   BOOST_REQUIRE(rc.has_value());
   BOOST_TEST(*rc == 0);
@@ -137,6 +166,7 @@ BOOST_AUTO_TEST_CASE(websocket_serves_both_eras) {
   c.send = [&](const json::value& v) { ws.send_json(v); };
   c.next = [&] { return ws.read_json(); };
   check_both_eras(c);
+  check_listen(c);
 }
 
 // An older legacy revision gets its own shapes: 2024-11-05 has no structuredContent, no tool

@@ -1,7 +1,8 @@
 // The 2026-07-28 era over the gateway's own Streamable HTTP listener, with raw fetches: stateless
 // requests (no Mcp-Session-Id), each modern error with its HTTP status (-32602, -32022, -32021
 // -> 400; -32020 header mismatch -> 400; -32601 for initialize, ping and unknown methods -> 404),
-// the request's id on every error, and the legacy session flow beside it.
+// the request's id on every error, subscriptions/listen as an SSE response that closing ends, and
+// the legacy session flow beside it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { start_listening_gateway, watchdog } from '../lib/harness.mjs';
@@ -115,6 +116,46 @@ describe('2026-07-28 over streamable http', { timeout: 45000 }, () => {
       assert.equal(r.body.id, method);
       assert.equal(r.body.error.code, -32601);
     }
+  });
+
+  it('subscriptions/listen: an SSE response opened by the acknowledgement; closing it ends it', async () => {
+    const discover = await post(gw.http_url, 40, 'server/discover', { _meta: meta() });
+    assert.equal(discover.body.result.capabilities.tools.listChanged, true);
+    const gauge = async () => {
+      const text = await (await fetch(`http://${gw.admin}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('exai_http_sse_streams '));
+      return Number(line?.split(' ').pop() ?? NaN);
+    };
+    const before = await gauge();
+    const abort = new AbortController();
+    const res = await fetch(gw.http_url, {
+      method: 'POST',
+      signal: abort.signal,
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': version, 'mcp-method': 'subscriptions/listen' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'sub', method: 'subscriptions/listen',
+        params: { _meta: meta(), notifications: { toolsListChanged: true, resourcesListChanged: true } } }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /text\/event-stream/);
+    const reader = res.body.getReader();
+    let text = '';
+    while (!text.includes('\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const ack = JSON.parse(text.split('\n').find((l) => l.startsWith('data:')).slice(5));
+    assert.equal(ack.method, 'notifications/subscriptions/acknowledged');
+    assert.equal(ack.params._meta['io.modelcontextprotocol/subscriptionId'], 'sub');
+    assert.deepEqual(ack.params.notifications, { toolsListChanged: true });
+    assert.equal(await gauge(), before + 1, 'the listen holds its response stream open');
+    abort.abort();
+    const end = Date.now() + 5000;
+    while ((await gauge()) !== before && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await gauge(), before, 'closing the response stream ends the listen');
+    // The gateway serves on as before.
+    assert.equal((await post(gw.http_url, 41, 'tools/list', { _meta: meta() })).status, 200);
   });
 
   it('a legacy initialize on the same endpoint still opens a session', async () => {

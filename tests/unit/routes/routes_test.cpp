@@ -186,6 +186,35 @@ BOOST_AUTO_TEST_CASE(era_result_shapes) {
   BOOST_TEST(d.at("_meta").at(era::server_info_key).at("version").as_string() == "1.2.3");
 }
 
+BOOST_AUTO_TEST_CASE(era_listen_filter_and_shapes) {
+  auto params = modern_params();
+  BOOST_TEST((era::listen_filter_of(params).error().code == exai::codecs::errc::invalid_params));
+  params["notifications"] = json::array();
+  BOOST_TEST(!era::listen_filter_of(params));
+  params["notifications"] = json::object{{"toolsListChanged", 1}};
+  BOOST_TEST(!era::listen_filter_of(params));
+  params["notifications"] = json::object{{"promptsListChanged", true}, {"resourceSubscriptions", json::array{"a"}}};
+  BOOST_TEST(!era::listen_filter_of(params)->tools_list_changed);
+  params["notifications"] = json::object{{"toolsListChanged", true}};
+  auto f = era::listen_filter_of(params);
+  BOOST_REQUIRE(f);
+  BOOST_TEST(f->tools_list_changed);
+
+  auto ack = era::listen_acknowledged(json::value(42), *f);
+  BOOST_TEST(ack.at("method").as_string() == "notifications/subscriptions/acknowledged");
+  BOOST_TEST(ack.at("params").at("_meta").at(era::subscription_id_key).as_int64() == 42);
+  BOOST_TEST(ack.at("params").at("notifications").at("toolsListChanged").as_bool());
+  BOOST_TEST(era::listen_acknowledged("x", era::listen_filter{}).at("params").at("notifications").as_object().empty());
+  auto n = era::listen_notification("notifications/tools/list_changed", "x");
+  BOOST_TEST(n.at("params").at("_meta").at(era::subscription_id_key).as_string() == "x");
+  BOOST_TEST(n.at("params").as_object().size() == 1u);
+  auto r = era::listen_result("x");
+  BOOST_TEST(r.at("resultType").as_string() == "complete");
+  BOOST_TEST(r.at("_meta").at(era::subscription_id_key).as_string() == "x");
+  BOOST_TEST(find_route("subscriptions/listen", exai::codecs::dialect::jsonrpc) != nullptr);
+  BOOST_TEST(find_route("subscriptions/listen", exai::codecs::dialect::op) == nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(era_http_header_check) {
   auto call = json::parse(R"({"name":"echo","arguments":{}})").as_object();
   era::http_headers good{"2026-07-28", "tools/call", "echo"};
