@@ -51,7 +51,8 @@ const targets = {
   },
   model_chat_cancel_close_p99_ms: {
     target: '<= 50',
-    ...check(chatCancel && !chatCancel.skipped && chatCancel.close_count ? chatCancel.close_p99_ms : null, (v) => v <= 50),
+    ...check(chatCancel && !chatCancel.skipped && chatCancel.close_count ? chatCancel.close_p99_ms : null,
+      (v) => v <= 50 && !chatCancel.streams_finished_after_cancel && !chatCancel.streams_never_ended),
   },
   http_vs_ws: { target: '>= 0.6', ...check(ratios.http_vs_ws, (v) => v >= 0.6) },
   http_vs_sdk_http: { target: '>= 5', ...check(ratios.http_vs_sdk_http, (v) => v >= 5) },

@@ -190,6 +190,16 @@ struct https_client::impl {
   ssl::context ctx;
   std::map<std::string, host_pool> pools;
   https_client_stats stats;
+  std::size_t opening = 0;                       // connections being opened, all hosts
+  std::list<asio::steady_timer*> opening_waiters;  // exchanges waiting for a turn to open one
+
+  void opened() {
+    if (opening > 0) --opening;
+    if (!opening_waiters.empty()) {
+      opening_waiters.front()->cancel();  // the oldest waiter tries again
+      opening_waiters.pop_front();
+    }
+  }
 
   void release(const std::string& key, std::unique_ptr<connection> c, bool reusable) {
     auto& p = pools[key];
@@ -342,7 +352,33 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
 
   for (int attempt = 0;; ++attempt) {
     if (!conn) {
-      // 2. Resolve, connect, handshake.
+      // 2. Resolve, connect, handshake: at most max_opening at once (a turn is waited for).
+      while (self->opening >= std::max<std::size_t>(1, self->opts.max_opening)) {
+        asio::steady_timer wait(self->ex, limit(timeouts.connect));
+        self->opening_waiters.push_back(&wait);
+        struct unlist {
+          std::list<asio::steady_timer*>& l;
+          asio::steady_timer* w;
+          exchange_state& st;
+          ~unlist() {
+            st.waiting = nullptr;
+            if (auto it = std::find(l.begin(), l.end(), w); it != l.end()) l.erase(it);
+          }
+        };
+        st->waiting = &wait;
+        error_code ec;
+        {
+          unlist leave{self->opening_waiters, &wait, *st};
+          std::tie(ec) = co_await wait.async_wait(tok());
+        }
+        if (st->cancelled) co_return make_error_code(http_errc::cancelled);
+        if (!ec) co_return timed_out(http_errc::connect_timeout);
+      }
+      ++self->opening;
+      struct opening_turn {
+        impl& i;
+        ~opening_turn() { i.opened(); }
+      } turn{*self};
       reused = false;
       conn = url->tls ? std::make_unique<connection>(self->ex, self->ctx)
                       : std::make_unique<connection>(self->ex);

@@ -71,6 +71,11 @@ struct https_client_options {
   bool verify_peer = true;                     // false only for tests that expect it to fail
   std::size_t max_connections_per_host = 32;   // busy + idle
   std::size_t max_idle_per_host = 8;
+  // Connections being opened (TCP connect + TLS handshake) at once, all hosts together; more
+  // wait (cancellably) for a turn. Bounds the handshake work per turn of the event loop, so a
+  // burst of new connections does not hold back everything else the loop serves (reading the
+  // cancels of those very calls included).
+  std::size_t max_opening = 16;
   std::chrono::milliseconds idle_keepalive{30'000};  // idle pooled connections closed after this
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_body_bytes = 64 * 1024 * 1024;

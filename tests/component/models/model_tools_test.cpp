@@ -56,6 +56,14 @@ struct fixture {
                            std::optional<milliseconds> cancel_after = std::nullopt) {
     return exai::test::call_host(*host, std::move(name), args, [this](const exai::codecs::progress_update& u) { progress.push_back(u); }, cancel_after);
   }
+  // Cancelled once the GLM double has streamed the first chunk of its answer.
+  result<tool_result> call_cancelled_mid_stream(std::string name, const json::object& args) {
+    auto r = exai::test::call_host(
+        *host, std::move(name), args, [this](const exai::codecs::progress_update& u) { progress.push_back(u); },
+        std::nullopt, [this](std::function<void()> cancel) { glm().on_streaming = std::move(cancel); });
+    glm().on_streaming = nullptr;  // it refers to that call's io_context
+    return r;
+  }
 
   // The §1.4 document of a successful tool_result.
   json::object doc(const std::string& name, const json::object& args) {
@@ -283,7 +291,7 @@ BOOST_AUTO_TEST_CASE(cancel_mid_stream_closes_the_provider_stream) {
   slow.chunks = std::vector<std::string>(200, "x");
   slow.pause = milliseconds(10);
   f.glm().replies.push_back(slow);
-  auto r = f.call("chat", args(R"({"prompt":"long answer"})"), milliseconds(50));
+  auto r = f.call_cancelled_mid_stream("chat", args(R"({"prompt":"long answer"})"));
   BOOST_REQUIRE(r.has_error());
   BOOST_TEST((r.error().code == errc::cancelled));
   BOOST_TEST(f.glm().closed_by_cancel == 1);

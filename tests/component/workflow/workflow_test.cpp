@@ -111,6 +111,14 @@ struct fixture {
   result<tool_result> call(std::string name, const json::object& a, std::optional<milliseconds> cancel_after = std::nullopt) {
     return exai::test::call_host(*host, std::move(name), a, [this](const exai::codecs::progress_update& u) { progress.push_back(u); }, cancel_after);
   }
+  // Cancelled once the GLM double has streamed the first chunk of its answer.
+  result<tool_result> call_cancelled_mid_stream(std::string name, const json::object& a) {
+    auto r = exai::test::call_host(
+        *host, std::move(name), a, [this](const exai::codecs::progress_update& u) { progress.push_back(u); },
+        std::nullopt, [this](std::function<void()> cancel) { glm().on_streaming = std::move(cancel); });
+    glm().on_streaming = nullptr;  // it refers to that call's io_context
+    return r;
+  }
 
   struct answer {
     json::object doc;
@@ -434,7 +442,7 @@ BOOST_AUTO_TEST_CASE(provider_failure_is_status_error_and_cancel_closes_the_stre
   slow.pause = milliseconds(200);
   f.glm().replies.push_back(slow);
   f.progress.clear();
-  auto r = f.call("thinkdeep", args(R"({"step":"s","step_number":1,"total_steps":1,"next_step_required":false,"findings":"f"})"), milliseconds(300));
+  auto r = f.call_cancelled_mid_stream("thinkdeep", args(R"({"step":"s","step_number":1,"total_steps":1,"next_step_required":false,"findings":"f"})"));
   BOOST_REQUIRE(!r.has_value());
   BOOST_TEST((r.error().code == errc::cancelled));
   BOOST_TEST(f.glm().closed_by_cancel == 1);

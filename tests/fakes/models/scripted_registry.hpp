@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -68,6 +69,7 @@ class scripted_provider final : public providers::provider {
       }
       c.text += chunk;
       emit(providers::text_delta{chunk});
+      if (c.text.size() == chunk.size() && on_streaming) on_streaming();
     }
     if (reply.error) co_return *reply.error;
     c.usage = reply.usage;
@@ -79,7 +81,8 @@ class scripted_provider final : public providers::provider {
 
   std::vector<providers::request> requests;
   std::vector<scripted_reply> replies;  // used in order; the default reply when empty
-  int closed_by_cancel = 0;
+  int closed_by_cancel = 0;  // streams ended by a cancel while waiting for their next chunk
+  std::function<void()> on_streaming;  // called once a call's first text chunk was handed over
 
  private:
   std::string id_;

@@ -402,6 +402,16 @@ struct session : std::enable_shared_from_this<session<Stream>> {
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream); }
 
+  // The client went away in the middle of a response: recorded once per response, by whichever
+  // operation notices first (the watch read, or a write or pause of the response itself).
+  bool close_noted = false;
+  void note_client_closed() {
+    if (!responding || close_noted) return;
+    close_noted = true;
+    record({{"event", "client_closed"}, {"request", current_seq}, {"conn", conn_id},
+            {"complete", false}, {"chunks_sent", chunks_sent}, {"mono_us", mono_us()}});
+  }
+
   // While a response is written, a read is kept pending so a client close is seen at once.
   void start_watch() {
     watching = true;
@@ -414,10 +424,7 @@ struct session : std::enable_shared_from_this<session<Stream>> {
       self->watching = false;
       if (ec) {
         self->peer_closed = true;
-        if (self->responding) {
-          record({{"event", "client_closed"}, {"request", self->current_seq}, {"conn", self->conn_id},
-                  {"complete", false}, {"chunks_sent", self->chunks_sent}, {"mono_us", mono_us()}});
-        }
+        self->note_client_closed();
       }
       self->wake.cancel();  // a close ends a pause; data (the next request) ends the idle wait
     });
@@ -439,6 +446,10 @@ struct session : std::enable_shared_from_this<session<Stream>> {
     if (peer_closed) co_return false;
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(data), tuple_awaitable);
     (void)n;
+    if (ec) {
+      peer_closed = true;  // a write fails only when the client is gone
+      note_client_closed();
+    }
     co_return !ec && !peer_closed;
   }
 
@@ -475,6 +486,7 @@ struct session : std::enable_shared_from_this<session<Stream>> {
   asio::awaitable<bool> respond(http::request<http::string_body>& req) {
     current_seq = ++g_seq;
     chunks_sent = 0;
+    close_noted = false;
     std::string path(req.target());
     json::value body;
     error_code pec;

@@ -6,12 +6,16 @@
 #include "fixture.hpp"
 #include "net/https_client.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <optional>
 
 using namespace exai::test;
 using namespace exai::test::providers_it;
@@ -184,6 +188,37 @@ BOOST_FIXTURE_TEST_CASE(connections_per_host_are_bounded, io_fixture) {
   auto first_done = std::find(order.begin(), order.end(), "response_done");
   auto second_req = std::find(std::find(order.begin(), order.end(), "request") + 1, order.end(), "request");
   BOOST_TEST((first_done < second_req));
+}
+
+// Connections are opened max_opening at a time; an exchange waiting for its turn is cancelled at
+// once and never reaches the provider, while the others still get their turns.
+BOOST_FIXTURE_TEST_CASE(connections_open_a_few_at_a_time_and_a_waiting_one_cancels_at_once, io_fixture) {
+  auto fake = fake_provider::start({true, "", {"--chunks", "3"}});
+  auto opts = trusting(fake.ca_file());
+  opts.max_opening = 1;
+  exai::net::https_client client(io.get_executor(), opts);
+  const auto url = fake.url() + "/v1/chat/completions";
+  asio::cancellation_signal cancel_second;
+  std::optional<outcome> second;
+  auto all = run([&]() -> asio::awaitable<std::pair<outcome, outcome>> {
+    auto ex = co_await asio::this_coro::executor;
+    // The second is spawned while the first holds the only turn, and cancelled right away.
+    asio::co_spawn(ex, post(client, url, stream_body),
+                   asio::bind_cancellation_slot(cancel_second.slot(), [&](std::exception_ptr, outcome o) { second = o; }));
+    asio::post(ex, [&] { cancel_second.emit(asio::cancellation_type::terminal); });
+    using namespace boost::asio::experimental::awaitable_operators;
+    auto [x, y] = co_await (post(client, url, stream_body) && post(client, url, stream_body));
+    co_return std::pair{x, y};
+  }());
+  BOOST_TEST(!all.first.ec, all.first.ec.message());
+  BOOST_TEST(!all.second.ec, all.second.ec.message());
+  BOOST_REQUIRE(second.has_value());
+  BOOST_TEST((second->ec == http_errc::cancelled), second->ec.message());
+  BOOST_TEST(second->pieces == 0u);
+  // Two exchanges answered, the cancelled one never sent: two requests at the provider.
+  std::size_t requests = 0;
+  for (const auto& r : fake.records()) requests += r.at("event") == "request";
+  BOOST_TEST(requests == 2u);
 }
 
 BOOST_FIXTURE_TEST_CASE(first_byte_and_idle_timeouts, io_fixture) {
