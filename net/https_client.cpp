@@ -236,6 +236,31 @@ struct https_client::exchange_state {
   }
 };
 
+namespace {
+
+// A waiter's place in a queue of timers (a host's free slots, or the turns to open a
+// connection): on every way out of the wait (woken, timed out, cancelled, an exception) the
+// exchange stops pointing at the timer and leaves the queue if it is still listed.
+template <class State>
+struct waiter_listing {
+  std::list<asio::steady_timer*>& queue;
+  asio::steady_timer* timer;
+  State& st;
+  waiter_listing(std::list<asio::steady_timer*>& q, asio::steady_timer* t, State& s)
+      : queue(q), timer(t), st(s) {
+    queue.push_back(timer);
+    st.waiting = timer;
+  }
+  ~waiter_listing() {
+    st.waiting = nullptr;
+    if (auto it = std::find(queue.begin(), queue.end(), timer); it != queue.end()) queue.erase(it);
+  }
+  waiter_listing(const waiter_listing&) = delete;
+  waiter_listing& operator=(const waiter_listing&) = delete;
+};
+
+}  // namespace
+
 https_client::https_client(asio::any_io_executor ex, https_client_options opts)
     : impl_(std::make_shared<impl>(std::move(ex), std::move(opts))) {}
 
@@ -314,22 +339,10 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
     }
     if (conn || pool.active < self->opts.max_connections_per_host) break;
     asio::steady_timer wait(self->ex, limit(timeouts.connect));
-    pool.waiters.push_back(&wait);
-    // Woken by a release (it took us off the list), timed out or cancelled (still listed): in
-    // every case, including an exception, we leave the list.
-    struct unlist {
-      std::list<asio::steady_timer*>& l;
-      asio::steady_timer* w;
-      exchange_state& st;
-      ~unlist() {
-        st.waiting = nullptr;
-        if (auto it = std::find(l.begin(), l.end(), w); it != l.end()) l.erase(it);
-      }
-    };
-    st->waiting = &wait;
+    // Woken by a release (it took us off the list), timed out or cancelled (still listed).
     error_code ec;
     {
-      unlist leave{pool.waiters, &wait, *st};
+      waiter_listing listed(pool.waiters, &wait, *st);
       std::tie(ec) = co_await wait.async_wait(tok());
     }
     if (st->cancelled) co_return make_error_code(http_errc::cancelled);
@@ -355,20 +368,9 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
       // 2. Resolve, connect, handshake: at most max_opening at once (a turn is waited for).
       while (self->opening >= std::max<std::size_t>(1, self->opts.max_opening)) {
         asio::steady_timer wait(self->ex, limit(timeouts.connect));
-        self->opening_waiters.push_back(&wait);
-        struct unlist {
-          std::list<asio::steady_timer*>& l;
-          asio::steady_timer* w;
-          exchange_state& st;
-          ~unlist() {
-            st.waiting = nullptr;
-            if (auto it = std::find(l.begin(), l.end(), w); it != l.end()) l.erase(it);
-          }
-        };
-        st->waiting = &wait;
         error_code ec;
         {
-          unlist leave{self->opening_waiters, &wait, *st};
+          waiter_listing listed(self->opening_waiters, &wait, *st);
           std::tie(ec) = co_await wait.async_wait(tok());
         }
         if (st->cancelled) co_return make_error_code(http_errc::cancelled);
