@@ -28,7 +28,7 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
+#include <charconv>
 #include <deque>
 #include <functional>
 #include <string_view>
@@ -139,10 +139,18 @@ struct stream_count {
   std::size_t& n_;
 };
 
+// Appends `v` in the given base (no locale, no format string).
+inline void append_number(std::string& out, std::size_t v, int base = 10) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, v, base).ptr;
+  out.append(digits, end);
+}
+
 inline std::string chunk(std::string_view data) {
-  char size[20];
-  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string out(size, static_cast<std::size_t>(n));
+  std::string out;
+  out.reserve(data.size() + 24);
+  append_number(out, data.size(), 16);
+  out.append("\r\n");
   out.append(data);
   out.append("\r\n");
   return out;
@@ -368,9 +376,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     std::string head;
     head.reserve(128 + session_id.size());
     const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-    char line[64];
-    const int ln = std::snprintf(line, sizeof line, "HTTP/1.1 %u ", status);
-    head.append(line, static_cast<std::size_t>(ln));
+    head.append("HTTP/1.1 ");
+    append_number(head, status);
+    head.push_back(' ');
     head.append(reason.data(), reason.size());
     head.append("\r\nServer: exai-gateway\r\nContent-Type: application/json\r\n");
     if (!session_id.empty()) {
@@ -378,9 +386,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       head.append(session_id);
       head.append("\r\n");
     }
-    char length[48];
-    const int n = std::snprintf(length, sizeof length, "Content-Length: %zu\r\n\r\n", text.size());
-    head.append(length, static_cast<std::size_t>(n));
+    head.append("Content-Length: ");
+    append_number(head, text.size());
+    head.append("\r\n\r\n");
     requests_by_status(status).inc();
     stream_ops<Stream>::expires_after(stream, std::chrono::milliseconds(30'000));
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(text)};
