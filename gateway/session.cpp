@@ -374,9 +374,14 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
     room.notify_all();
   }
 
+  // The reply queues are at a bound: advisory messages (progress, listen notifications) are
+  // dropped and reading pauses.
+  bool replies_full() const noexcept {
+    return queued >= opts.max_queued || pending_bytes >= opts.max_session_bytes;
+  }
+
   bool can_read() const noexcept {
-    return !close_requested && table.size() < opts.max_inflight && queued < opts.max_queued &&
-           pending_bytes < opts.max_session_bytes && !over_bound;
+    return !close_requested && table.size() < opts.max_inflight && !replies_full() && !over_bound;
   }
 
   bool accepting(const outbound& stream) const noexcept {
@@ -389,7 +394,7 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
   // reading (the bounds are full) rather than queued without limit.
   subscription_set::sender subscription_sender() {
     return [this](std::string text, const std::shared_ptr<outbound>& to) {
-      if (queued >= opts.max_queued || pending_bytes >= opts.max_session_bytes) {
+      if (replies_full()) {
         ++stats.progress_dropped;
         return;
       }
@@ -432,7 +437,7 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
 
   void on_progress(inflight_entry& e, const codecs::progress_update& u) {
     if (e.done || e.reason != cancel_reason::none) return;  // none after the response
-    if (queued >= opts.max_queued || pending_bytes >= opts.max_session_bytes) {
+    if (replies_full()) {
       // Advisory: dropped rather than blocking the tool.
       ++stats.progress_dropped;
       return;
