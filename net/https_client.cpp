@@ -193,12 +193,16 @@ struct https_client::impl {
   std::size_t opening = 0;                       // connections being opened, all hosts
   std::list<asio::steady_timer*> opening_waiters;  // exchanges waiting for a turn to open one
 
+  // Wakes the oldest exchange waiting in `queue` (it takes the turn or slot just freed).
+  static void wake_oldest(std::list<asio::steady_timer*>& queue) {
+    if (queue.empty()) return;
+    queue.front()->cancel();
+    queue.pop_front();
+  }
+
   void opened() {
     if (opening > 0) --opening;
-    if (!opening_waiters.empty()) {
-      opening_waiters.front()->cancel();  // the oldest waiter tries again
-      opening_waiters.pop_front();
-    }
+    wake_oldest(opening_waiters);
   }
 
   void release(const std::string& key, std::unique_ptr<connection> c, bool reusable) {
@@ -212,10 +216,7 @@ struct https_client::impl {
     } else if (c && c->open) {
       c->close();
     }
-    if (!p.waiters.empty()) {
-      p.waiters.front()->cancel();  // wakes the oldest waiter: a slot is free
-      p.waiters.pop_front();
-    }
+    wake_oldest(p.waiters);  // a slot is free
   }
 };
 
@@ -258,6 +259,16 @@ struct waiter_listing {
   waiter_listing(const waiter_listing&) = delete;
   waiter_listing& operator=(const waiter_listing&) = delete;
 };
+
+// Waits in `queue` on `wait` (armed with the wait's limit): true when woken by wake_oldest,
+// false when the limit passed or the exchange was cancelled (st.cancelled tells which).
+template <class State>
+asio::awaitable<bool> wait_in_queue(std::list<asio::steady_timer*>& queue, State& st,
+                                    asio::steady_timer& wait) {
+  waiter_listing<State> listed(queue, &wait, st);
+  auto [ec] = co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return ec && !st.cancelled;
+}
 
 }  // namespace
 
@@ -339,14 +350,9 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
     }
     if (conn || pool.active < self->opts.max_connections_per_host) break;
     asio::steady_timer wait(self->ex, limit(timeouts.connect));
-    // Woken by a release (it took us off the list), timed out or cancelled (still listed).
-    error_code ec;
-    {
-      waiter_listing listed(pool.waiters, &wait, *st);
-      std::tie(ec) = co_await wait.async_wait(tok());
-    }
+    const bool woken = co_await wait_in_queue(pool.waiters, *st, wait);  // by a release
     if (st->cancelled) co_return make_error_code(http_errc::cancelled);
-    if (!ec) co_return make_error_code(total_binds ? http_errc::total_timeout : http_errc::pool_exhausted);
+    if (!woken) co_return make_error_code(total_binds ? http_errc::total_timeout : http_errc::pool_exhausted);
   }
   ++pool.active;
   ++self->stats.active;
@@ -368,13 +374,9 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
       // 2. Resolve, connect, handshake: at most max_opening at once (a turn is waited for).
       while (self->opening >= std::max<std::size_t>(1, self->opts.max_opening)) {
         asio::steady_timer wait(self->ex, limit(timeouts.connect));
-        error_code ec;
-        {
-          waiter_listing listed(self->opening_waiters, &wait, *st);
-          std::tie(ec) = co_await wait.async_wait(tok());
-        }
+        const bool woken = co_await wait_in_queue(self->opening_waiters, *st, wait);
         if (st->cancelled) co_return make_error_code(http_errc::cancelled);
-        if (!ec) co_return timed_out(http_errc::connect_timeout);
+        if (!woken) co_return timed_out(http_errc::connect_timeout);
       }
       ++self->opening;
       struct opening_turn {
