@@ -3,6 +3,8 @@
 // revisions (routes/era.hpp).
 #include "routes/era.hpp"
 
+#include "codecs/jsonrpc.hpp"
+
 #include <boost/json/string.hpp>
 
 #include <algorithm>
@@ -175,21 +177,14 @@ json::object listen_acknowledged(const json::value& id, const listen_filter& f) 
   json::object params;
   params.emplace("_meta", subscription_meta(id));
   params.emplace("notifications", std::move(agreed));
-  json::object msg;
-  msg.emplace("jsonrpc", "2.0");
-  msg.emplace("method", "notifications/subscriptions/acknowledged");
-  msg.emplace("params", std::move(params));
-  return msg;
+  return codecs::jsonrpc::encode_notification("notifications/subscriptions/acknowledged",
+                                              std::move(params));
 }
 
 json::object listen_notification(std::string_view method, const json::value& id) {
   json::object params;
   params.emplace("_meta", subscription_meta(id));
-  json::object msg;
-  msg.emplace("jsonrpc", "2.0");
-  msg.emplace("method", method);
-  msg.emplace("params", std::move(params));
-  return msg;
+  return codecs::jsonrpc::encode_notification(method, std::move(params));
 }
 
 json::value listen_result(const json::value& id) {
