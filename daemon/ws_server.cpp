@@ -239,6 +239,11 @@ asio::awaitable<void> serve(std::shared_ptr<ws_server::impl> self, tcp::socket s
     co_return;
   }
 
+  // From here every byte begins or continues a frame: reads are served one frame at a time from
+  // the layer's own receive buffer, so all the op messages one receive brought in (a burst of
+  // cancels behind a burst of calls) are taken in one turn of the event loop, each delivered
+  // without waiting behind the provider streams' handlers (net/cork_stream.hpp).
+  ws.next_layer().frame_aligned_reads(true);
   auto conn = std::make_shared<op_connection>(self->ex, self->host, self->s.connection, peer,
                                               self->new_session_id());
   self->conns.insert(conn);

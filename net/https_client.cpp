@@ -8,26 +8,29 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
@@ -128,26 +131,430 @@ std::optional<parsed_url> parse_url(std::string_view url) {
   return u;
 }
 
-// One connection: plain TCP or TLS over TCP, with the read buffer that outlives one response.
-struct connection {
-  explicit connection(asio::any_io_executor ex) : tcp(ex) {}
-  connection(asio::any_io_executor ex, ssl::context& ctx)
-      : tcp(ex), tls(std::in_place, beast::tcp_stream(ex), ctx) {}
+// One connection to a provider host: a TCP socket and, for https://, an OpenSSL session that
+// reads and writes the socket itself (through socket_bio below). Asio only waits for readiness;
+// OpenSSL moves the bytes. Compared with asio::ssl::stream this keeps no 17 KB staging buffers
+// and no BIO pair per connection (about 70 KB less each), and one wake-up drains every record
+// that has arrived instead of decoding one record per completed operation.
+struct connection;
 
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : tcp; }
+// The connection's deadline, checked lazily: moving it (every body read does) is a store; the
+// timer wakes at the deadline it was armed for and re-arms if the deadline moved on meanwhile.
+// Shared with the timer's handler, which may run after the connection is gone.
+struct watchdog {
+  explicit watchdog(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  clock_type::time_point deadline = clock_type::time_point::max();
+  bool waiting = false;
+  connection* conn = nullptr;  // null once the connection is gone
+};
+
+void watch(std::shared_ptr<watchdog> w);
+
+struct ssl_free {
+  void operator()(SSL* s) const noexcept { ::SSL_free(s); }
+};
+
+struct connection {
+  explicit connection(const asio::any_io_executor& ex)
+      : sock(ex), dog(std::make_shared<watchdog>(ex)) {
+    dog->conn = this;
+  }
+  ~connection() {
+    dog->conn = nullptr;
+    dog->timer.cancel();
+  }
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
   void close() {
     error_code ignored;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    lowest().close();
+    sock.shutdown(tcp::socket::shutdown_both, ignored);
+    sock.close(ignored);
     open = false;
   }
+  // The phase's limit: past it the socket is closed and the pending operation ends in
+  // beast::error::timeout.
+  void expires_after(std::chrono::milliseconds d) {
+    const auto at = clock_type::now() + d;
+    const bool earlier = at < dog->deadline;
+    dog->deadline = at;
+    if (!dog->waiting || (earlier && at < dog->timer.expiry())) {
+      dog->waiting = true;
+      dog->timer.expires_at(at);  // an earlier wait ends as operation_aborted and stops there
+      watch(dog);
+    }
+  }
+  void expires_never() {
+    dog->deadline = clock_type::time_point::max();
+    if (dog->waiting) {
+      dog->waiting = false;
+      dog->timer.cancel();  // no wait left pending on a pooled connection
+    }
+  }
+  // What a failed socket operation means here: the watchdog's close is a timeout.
+  error_code failure(error_code ec) const { return timed_out ? error_code(beast::error::timeout) : ec; }
 
-  beast::tcp_stream tcp;  // the stream when plain; unused under TLS
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
-  beast::flat_buffer buffer;
+  tcp::socket sock;
+  std::unique_ptr<SSL, ssl_free> ssl;  // null for http://
+  beast::flat_buffer buffer;           // the response header's bytes, then the body's unparsed tail
   clock_type::time_point idle_since{};
+  std::shared_ptr<watchdog> dog;
   bool open = true;
+  bool timed_out = false;
+  bool drained = false;    // the last receive came back short: the socket was empty then
+  bool want_read = true;   // the last read stopped for lack of input: wait for readiness first
+  int sys_error = 0;       // errno of the last failed receive or send
+  error_code held;         // an error met after some bytes were read, returned by the next read
 };
+
+void watch(std::shared_ptr<watchdog> w) {
+  auto* t = &w->timer;
+  t->async_wait([w = std::move(w)](error_code ec) {
+    if (ec || !w->conn) return;  // re-armed earlier (a newer wait runs), or the connection is gone
+    if (w->deadline == clock_type::time_point::max()) {
+      w->waiting = false;
+      return;
+    }
+    if (clock_type::now() < w->deadline) {
+      w->timer.expires_at(w->deadline);
+      watch(w);
+      return;
+    }
+    w->waiting = false;
+    w->conn->timed_out = true;
+    w->conn->close();
+  });
+}
+
+// OpenSSL's I/O on the connection's socket: recv/send without SIGPIPE, and "retry" instead of a
+// receive that can only fail: after a short receive the socket was empty, so the next read asks
+// to wait for readiness (every wait re-checks readiness, so no byte is missed).
+int bio_write(BIO* b, const char* data, std::size_t len, std::size_t* written) {
+  auto* c = static_cast<connection*>(::BIO_get_data(b));
+  ::BIO_clear_retry_flags(b);
+  const ssize_t n = ::send(c->sock.native_handle(), data, len, MSG_NOSIGNAL);
+  if (n >= 0) {
+    *written = static_cast<std::size_t>(n);
+    return 1;
+  }
+  c->sys_error = errno;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ::BIO_set_retry_write(b);
+  return 0;
+}
+
+int bio_read(BIO* b, char* data, std::size_t len, std::size_t* got) {
+  auto* c = static_cast<connection*>(::BIO_get_data(b));
+  ::BIO_clear_retry_flags(b);
+  if (c->drained) {
+    c->drained = false;
+    ::BIO_set_retry_read(b);
+    return 0;
+  }
+  const ssize_t n = ::recv(c->sock.native_handle(), data, len, 0);
+  if (n > 0) {
+    *got = static_cast<std::size_t>(n);
+    c->drained = static_cast<std::size_t>(n) < len;
+    return 1;
+  }
+  if (n == 0) return 0;  // end of stream
+  c->sys_error = errno;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ::BIO_set_retry_read(b);
+  return 0;
+}
+
+long bio_ctrl(BIO*, int cmd, long, void*) {
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;  // writes are unbuffered
+}
+
+BIO_METHOD* socket_bio_method() {
+  static BIO_METHOD* m = [] {
+    BIO_METHOD* bm = ::BIO_meth_new(BIO_TYPE_SOURCE_SINK | ::BIO_get_new_index(), "exai-socket");
+    ::BIO_meth_set_write_ex(bm, bio_write);
+    ::BIO_meth_set_read_ex(bm, bio_read);
+    ::BIO_meth_set_ctrl(bm, bio_ctrl);
+    ::BIO_meth_set_create(bm, [](BIO* b) {
+      ::BIO_set_init(b, 1);
+      return 1;
+    });
+    return bm;
+  }();
+  return m;
+}
+
+error_code ssl_failure(connection& c, int ret) {
+  const int err = ::SSL_get_error(c.ssl.get(), ret);
+  if (err == SSL_ERROR_ZERO_RETURN) return asio::error::eof;  // close_notify
+  const unsigned long e = ::ERR_peek_error();
+  if (err == SSL_ERROR_SSL && e != 0) {
+    ::ERR_clear_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      return ssl::error::stream_truncated;
+    }
+    return error_code(static_cast<int>(e), asio::error::get_ssl_category());
+  }
+  if (err == SSL_ERROR_SYSCALL) {
+    ::ERR_clear_error();
+    if (c.sys_error != 0) return error_code(c.sys_error, boost::system::system_category());
+    return ssl::error::stream_truncated;  // the peer closed without close_notify
+  }
+  ::ERR_clear_error();
+  return ssl::error::unexpected_result;
+}
+
+enum class io_status { done, want_read, want_write };
+
+// Reads what has arrived, without waiting, into `into` (TLS: record after record until the
+// buffer is full or input runs out). `n` bytes were read; an error met after some bytes is held
+// for the next call.
+io_status read_now(connection& c, asio::mutable_buffer into, std::size_t& n, error_code& ec) {
+  n = 0;
+  ec = {};
+  if (c.held) {
+    ec = std::exchange(c.held, {});
+    return io_status::done;
+  }
+  auto* p = static_cast<char*>(into.data());
+  const std::size_t cap = into.size();
+  if (!c.sock.is_open()) {
+    ec = c.failure(asio::error::bad_descriptor);
+    return io_status::done;
+  }
+  if (!c.ssl) {
+    while (n < cap) {
+      const ssize_t r = ::recv(c.sock.native_handle(), p + n, cap - n, 0);
+      if (r > 0) {
+        const bool short_read = static_cast<std::size_t>(r) < cap - n;
+        n += static_cast<std::size_t>(r);
+        if (short_read) {  // the socket is empty now: the next read waits for readiness first
+          c.want_read = true;
+          return io_status::done;
+        }
+        continue;
+      }
+      if (r == 0) {
+        (n ? c.held : ec) = asio::error::eof;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c.want_read = true;
+        return n ? io_status::done : io_status::want_read;
+      } else if (errno != EINTR) {
+        (n ? c.held : ec) = error_code(errno, boost::system::system_category());
+      } else {
+        continue;
+      }
+      break;
+    }
+    c.want_read = false;
+    return io_status::done;
+  }
+  while (n < cap) {
+    ::ERR_clear_error();
+    c.sys_error = 0;
+    std::size_t got = 0;
+    const int r = ::SSL_read_ex(c.ssl.get(), p + n, cap - n, &got);
+    if (r == 1) {
+      n += got;
+      continue;
+    }
+    const int err = ::SSL_get_error(c.ssl.get(), r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      c.want_read = err == SSL_ERROR_WANT_READ;
+      if (n) return io_status::done;
+      return err == SSL_ERROR_WANT_READ ? io_status::want_read : io_status::want_write;
+    }
+    (n ? c.held : ec) = ssl_failure(c, r);
+    break;
+  }
+  c.want_read = false;
+  return io_status::done;
+}
+
+io_status write_now(connection& c, asio::const_buffer from, std::size_t& n, error_code& ec) {
+  n = 0;
+  ec = {};
+  if (!c.sock.is_open()) {
+    ec = c.failure(asio::error::bad_descriptor);
+    return io_status::done;
+  }
+  if (!c.ssl) {
+    for (;;) {
+      const ssize_t r = ::send(c.sock.native_handle(), from.data(), from.size(), MSG_NOSIGNAL);
+      if (r >= 0) {
+        n = static_cast<std::size_t>(r);
+        return io_status::done;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return io_status::want_write;
+      ec = error_code(errno, boost::system::system_category());
+      return io_status::done;
+    }
+  }
+  ::ERR_clear_error();
+  c.sys_error = 0;
+  const int r = ::SSL_write_ex(c.ssl.get(), from.data(), from.size(), &n);
+  if (r == 1) return io_status::done;
+  const int err = ::SSL_get_error(c.ssl.get(), r);
+  if (err == SSL_ERROR_WANT_WRITE) return io_status::want_write;
+  if (err == SSL_ERROR_WANT_READ) return io_status::want_read;
+  ec = ssl_failure(c, r);
+  return io_status::done;
+}
+
+// The asynchronous side of one step: try it; when it would block, wait for the socket's
+// readiness and try again. A step that is done at once completes through a post (never inline).
+template <class Step>
+struct ready_op {
+  connection& c;
+  Step step;
+  bool waited = false;
+  bool posted = false;
+  error_code result;
+  std::size_t bytes = 0;
+
+  template <class Self>
+  void operator()(Self& self, error_code ec = {}) {
+    if (posted) {
+      self.complete(result, bytes);
+      return;
+    }
+    if (ec) {
+      self.complete(c.failure(ec), 0);
+      return;
+    }
+    if (!c.sock.is_open()) {
+      self.complete(c.failure(asio::error::operation_aborted), 0);
+      return;
+    }
+    const io_status s = step(c, bytes, result);
+    if (s != io_status::done) {
+      waited = true;
+      c.sock.async_wait(s == io_status::want_read ? tcp::socket::wait_read : tcp::socket::wait_write,
+                        std::move(self));
+      return;
+    }
+    if (result) result = c.failure(result);
+    if (!waited) {
+      posted = true;
+      asio::post(c.sock.get_executor(), std::move(self));
+      return;
+    }
+    self.complete(result, bytes);
+  }
+};
+
+template <class Step, class Token>
+auto async_ready(connection& c, Step step, Token&& token) {
+  return asio::async_compose<Token, void(error_code, std::size_t)>(ready_op<Step>{c, std::move(step), false, false, {}, 0}, token,
+                                                                    c.sock);
+}
+
+// The stream Beast's HTTP reads and writes run on (AsyncReadStream, AsyncWriteStream). Each
+// operation uses the first buffer of its sequence (as asio's SSL stream does).
+class conn_stream {
+ public:
+  using executor_type = asio::any_io_executor;
+  explicit conn_stream(connection& c) : c_(c) {}
+  executor_type get_executor() { return c_.sock.get_executor(); }
+
+  template <class MutableBufferSequence, class Token>
+  auto async_read_some(const MutableBufferSequence& bufs, Token&& token) {
+    asio::mutable_buffer b = first_of(bufs);
+    return async_ready(
+        c_,
+        [b](connection& c, std::size_t& n, error_code& ec) {
+          if (b.size() == 0) {
+            n = 0;
+            ec = {};
+            return io_status::done;
+          }
+          return read_now(c, b, n, ec);
+        },
+        std::forward<Token>(token));
+  }
+
+  // Several buffers (Beast's request head and body) are copied into one, so that a request is
+  // one TLS record and one send, not one per piece.
+  template <class ConstBufferSequence, class Token>
+  auto async_write_some(const ConstBufferSequence& bufs, Token&& token) {
+    constexpr std::size_t max_joined = 16 * 1024;
+    asio::const_buffer b = first_of_const(bufs);
+    std::vector<char> joined;
+    if (b.size() < max_joined && asio::buffer_size(bufs) > b.size()) {
+      joined.resize(std::min(asio::buffer_size(bufs), max_joined));
+      joined.resize(asio::buffer_copy(asio::buffer(joined), bufs));
+    }
+    return async_ready(
+        c_,
+        [b, joined = std::move(joined)](connection& c, std::size_t& n, error_code& ec) {
+          const asio::const_buffer what = joined.empty() ? b : asio::buffer(joined);
+          if (what.size() == 0) {
+            n = 0;
+            ec = {};
+            return io_status::done;
+          }
+          return write_now(c, what, n, ec);
+        },
+        std::forward<Token>(token));
+  }
+
+ private:
+  template <class Seq>
+  static asio::mutable_buffer first_of(const Seq& s) {
+    for (auto it = asio::buffer_sequence_begin(s); it != asio::buffer_sequence_end(s); ++it) {
+      asio::mutable_buffer b(*it);
+      if (b.size() != 0) return b;
+    }
+    return {};
+  }
+  template <class Seq>
+  static asio::const_buffer first_of_const(const Seq& s) {
+    for (auto it = asio::buffer_sequence_begin(s); it != asio::buffer_sequence_end(s); ++it) {
+      asio::const_buffer b(*it);
+      if (b.size() != 0) return b;
+    }
+    return {};
+  }
+  connection& c_;
+};
+
+// The TLS handshake (client side), on the connection's socket.
+template <class Token>
+auto async_handshake(connection& c, Token&& token) {
+  return async_ready(
+      c,
+      [](connection& cn, std::size_t& n, error_code& ec) {
+        n = 0;
+        ec = {};
+        ::ERR_clear_error();
+        cn.sys_error = 0;
+        const int r = ::SSL_connect(cn.ssl.get());
+        if (r == 1) return io_status::done;
+        const int err = ::SSL_get_error(cn.ssl.get(), r);
+        if (err == SSL_ERROR_WANT_READ) return io_status::want_read;
+        if (err == SSL_ERROR_WANT_WRITE) return io_status::want_write;
+        ec = ssl_failure(cn, r);
+        return io_status::done;
+      },
+      std::forward<Token>(token));
+}
+
+// Waits until the connection may have input to read: at once when the last read stopped with
+// input left (a full buffer), else for the socket's readiness.
+template <class Token>
+auto async_wait_input(connection& c, Token&& token) {
+  return async_ready(
+      c,
+      [first = true](connection& cn, std::size_t& n, error_code& ec) mutable {
+        n = 0;
+        ec = {};
+        if (first && cn.want_read) {
+          first = false;
+          return io_status::want_read;
+        }
+        return io_status::done;
+      },
+      std::forward<Token>(token));
+}
 
 struct host_pool {
   std::deque<std::unique_ptr<connection>> idle;
@@ -183,6 +590,12 @@ struct https_client::impl {
       }
     }
     ctx.set_verify_mode(opts.verify_peer ? ssl::verify_peer : ssl::verify_none);
+    // Record buffers are freed whenever they are empty (a streaming connection holds none
+    // between records); read-ahead takes all that has arrived in one receive, not a record
+    // header and then its body.
+    ::SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    ::SSL_CTX_set_read_ahead(ctx.native_handle(), 1);
   }
 
   asio::any_io_executor ex;
@@ -191,6 +604,10 @@ struct https_client::impl {
   std::map<std::string, host_pool> pools;
   https_client_stats stats;
   std::size_t opening = 0;                       // connections being opened, all hosts
+  // What a body read takes in and what the parser hands on, shared by every exchange: both are
+  // filled and used up between two suspensions, so no connection keeps buffers of its own.
+  std::vector<char> input = std::vector<char>(64 * 1024);
+  std::vector<char> body = std::vector<char>(64 * 1024);
   std::list<asio::steady_timer*> opening_waiters;  // exchanges waiting for a turn to open one
 
   // Wakes the oldest exchange waiting in `queue` (it takes the turn or slot just freed).
@@ -341,7 +758,7 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
       auto c = std::move(pool.idle.back());
       pool.idle.pop_back();
       --self->stats.idle;
-      if (clock_type::now() - c->idle_since < self->opts.idle_keepalive && c->lowest().socket().is_open()) {
+      if (clock_type::now() - c->idle_since < self->opts.idle_keepalive && c->sock.is_open()) {
         conn = std::move(c);
         reused = true;
         break;
@@ -384,8 +801,7 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
         ~opening_turn() { i.opened(); }
       } turn{*self};
       reused = false;
-      conn = url->tls ? std::make_unique<connection>(self->ex, self->ctx)
-                      : std::make_unique<connection>(self->ex);
+      conn = std::make_unique<connection>(self->ex);
       st->conn = conn.get();
       tcp::resolver resolver(self->ex);
       st->resolver = &resolver;
@@ -400,24 +816,42 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
       if (st->cancelled) co_return make_error_code(http_errc::cancelled);
       if (rec == asio::error::operation_aborted) co_return timed_out(http_errc::connect_timeout);
       if (rec) co_return rec;
-      auto& low = conn->lowest();
-      low.expires_after(limit(timeouts.connect));
-      auto [cec, ep] = co_await low.async_connect(endpoints, tok());
-      (void)ep;
+      // Each address in turn, all within the connect timeout (the watchdog closes the socket).
+      conn->expires_after(limit(timeouts.connect));
+      error_code cec = asio::error::host_not_found;
+      for (const auto& entry : endpoints) {
+        error_code ignored;
+        if (conn->sock.is_open()) conn->sock.close(ignored);
+        conn->sock.open(entry.endpoint().protocol(), cec);
+        if (cec) continue;
+        std::tie(cec) = co_await conn->sock.async_connect(entry.endpoint(), tok());
+        if (!cec || st->cancelled || conn->timed_out) break;
+      }
       if (st->cancelled) co_return make_error_code(http_errc::cancelled);
-      if (cec == beast::error::timeout) co_return timed_out(http_errc::connect_timeout);
+      if (conn->timed_out) co_return timed_out(http_errc::connect_timeout);
       if (cec) co_return cec;
+      error_code opt_ec;
+      conn->sock.non_blocking(true, opt_ec);
+      conn->sock.set_option(tcp::no_delay(true), opt_ec);
       ++self->stats.connections_opened;
-      if (conn->tls) {
+      if (url->tls) {
+        conn->ssl.reset(::SSL_new(self->ctx.native_handle()));
+        BIO* bio = conn->ssl ? ::BIO_new(socket_bio_method()) : nullptr;
+        if (!bio) co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
+        ::BIO_set_data(bio, conn.get());
+        ::SSL_set_bio(conn->ssl.get(), bio, bio);
+        ::SSL_set_connect_state(conn->ssl.get());
         // SNI (a name only: RFC 6066 §3 forbids literal addresses), and the certificate must
         // name the host (DNS name or IP address).
         error_code not_ip;
         asio::ip::make_address(url->host, not_ip);
-        if (not_ip && !SSL_set_tlsext_host_name(conn->tls->native_handle(), url->host.c_str())) {
-          co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
-        }
-        conn->tls->set_verify_callback(ssl::host_name_verification(url->host));
-        auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, tok());
+        const bool named = not_ip ? ::SSL_set_tlsext_host_name(conn->ssl.get(), url->host.c_str()) == 1 &&
+                                        ::SSL_set1_host(conn->ssl.get(), url->host.c_str()) == 1
+                                  : ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(conn->ssl.get()),
+                                                                    url->host.c_str()) == 1;
+        if (!named) co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
+        auto [hec, hn] = co_await async_handshake(*conn, tok());
+        (void)hn;
         if (st->cancelled) co_return make_error_code(http_errc::cancelled);
         if (hec == beast::error::timeout) co_return timed_out(http_errc::connect_timeout);
         if (hec) co_return hec;
@@ -437,23 +871,16 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
     hreq.body() = req.body;
     hreq.prepare_payload();
 
-    conn->lowest().expires_after(limit(timeouts.first_byte));
-    error_code wec;
-    if (conn->tls) {
-      std::tie(wec, std::ignore) = co_await http::async_write(*conn->tls, hreq, tok());
-    } else {
-      std::tie(wec, std::ignore) = co_await http::async_write(conn->tcp, hreq, tok());
-    }
+    conn_stream stream(*conn);
+    conn->expires_after(limit(timeouts.first_byte));
+    auto [wec, wn] = co_await http::async_write(stream, hreq, tok());
+    (void)wn;
     http::response_parser<http::buffer_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(self->opts.max_header_bytes, UINT32_MAX)));
     parser.body_limit(self->opts.max_body_bytes);
     error_code hec = wec;
     if (!hec) {
-      if (conn->tls) {
-        std::tie(hec, std::ignore) = co_await http::async_read_header(*conn->tls, conn->buffer, parser, tok());
-      } else {
-        std::tie(hec, std::ignore) = co_await http::async_read_header(conn->tcp, conn->buffer, parser, tok());
-      }
+      std::tie(hec, std::ignore) = co_await http::async_read_header(stream, conn->buffer, parser, tok());
     }
     if (st->cancelled) co_return make_error_code(http_errc::cancelled);
     if (hec) {
@@ -484,33 +911,87 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
     }
     if (on_head) on_head(head);
 
-    // 4. The body, piece by piece as it arrives (idle timeout between reads).
-    std::array<char, 16 * 1024> piece;
-    while (!parser.is_done()) {
-      parser.get().body().data = piece.data();
-      parser.get().body().size = piece.size();
-      conn->lowest().expires_after(limit(timeouts.idle));
-      error_code rec;
-      if (conn->tls) {
-        std::tie(rec, std::ignore) = co_await http::async_read_some(*conn->tls, conn->buffer, parser, tok());
-      } else {
-        std::tie(rec, std::ignore) = co_await http::async_read_some(conn->tcp, conn->buffer, parser, tok());
+    // 4. The body as it arrives (idle timeout between reads). Each wake-up reads all that has
+    // arrived into the client's shared input buffer and parses it at once (eagerly: every
+    // chunk in it), so the caller gets one piece per wake-up, not one per chunk; only an
+    // unparsed tail (a chunk cut by the read) stays with the connection.
+    parser.eager(true);
+    bool aborted = false;
+    auto parse = [&](const char* p, std::size_t n, error_code& pec) {
+      std::size_t used = 0;
+      pec = {};
+      while (!parser.is_done() && used < n) {
+        auto& out = parser.get().body();
+        out.data = self->body.data();
+        out.size = self->body.size();
+        error_code e;
+        const std::size_t u = parser.put(asio::const_buffer(p + used, n - used), e);
+        used += u;
+        const std::size_t got = self->body.size() - parser.get().body().size;
+        if (got > 0 && on_body && !on_body(std::string_view(self->body.data(), got))) {
+          aborted = true;
+          break;
+        }
+        if (e == http::error::need_buffer) continue;
+        if (e == http::error::need_more) break;
+        if (e) {
+          pec = e;
+          break;
+        }
+        if (u == 0 && got == 0) break;
       }
-      if (rec == http::error::need_buffer) rec = {};
-      if (st->cancelled) co_return make_error_code(http_errc::cancelled);
-      const std::size_t got = piece.size() - parser.get().body().size;
-      if (got > 0 && on_body && !on_body(std::string_view(piece.data(), got))) {
+      return used;
+    };
+    auto body_failed = [&](error_code e) {
+      conn->close();
+      if (e == beast::error::timeout) return timed_out(http_errc::idle_timeout);
+      if (e == http::error::body_limit) return make_error_code(http_errc::too_large);
+      return e;  // e.g. http::error::partial_message: the stream was cut
+    };
+    if (conn->buffer.size() > 0) {
+      error_code pec;
+      conn->buffer.consume(parse(static_cast<const char*>(conn->buffer.data().data()), conn->buffer.size(), pec));
+      if (aborted) {
         conn->close();
         co_return make_error_code(http_errc::aborted_by_caller);
       }
-      if (rec) {
-        conn->close();
-        if (rec == beast::error::timeout) co_return timed_out(http_errc::idle_timeout);
-        if (rec == http::error::body_limit) co_return make_error_code(http_errc::too_large);
-        co_return rec;  // e.g. http::error::partial_message: the stream was cut
-      }
+      if (pec) co_return body_failed(pec);
     }
-    conn->lowest().expires_never();
+    if (conn->buffer.size() == 0) conn->buffer.shrink_to_fit();
+    while (!parser.is_done()) {
+      conn->expires_after(limit(timeouts.idle));
+      auto [iec, in] = co_await async_wait_input(*conn, tok());
+      (void)in;
+      if (st->cancelled) co_return make_error_code(http_errc::cancelled);
+      if (iec) co_return body_failed(iec);
+      std::size_t n = 0;
+      error_code rec;
+      read_now(*conn, asio::buffer(self->input), n, rec);
+      error_code pec;
+      if (n > 0 && conn->buffer.size() == 0) {
+        const std::size_t used = parse(self->input.data(), n, pec);
+        if (!aborted && !pec && used < n) {
+          const std::size_t rest = n - used;
+          conn->buffer.commit(asio::buffer_copy(conn->buffer.prepare(rest), asio::buffer(self->input.data() + used, rest)));
+        }
+      } else if (n > 0) {
+        conn->buffer.commit(asio::buffer_copy(conn->buffer.prepare(n), asio::buffer(self->input.data(), n)));
+        conn->buffer.consume(parse(static_cast<const char*>(conn->buffer.data().data()), conn->buffer.size(), pec));
+      }
+      if (aborted) {
+        conn->close();
+        co_return make_error_code(http_errc::aborted_by_caller);
+      }
+      if (pec) co_return body_failed(pec);
+      if (rec == asio::error::eof && !parser.is_done()) {
+        parser.put_eof(pec);  // a body that runs to the end of the stream ends here; others were cut
+        if (pec) co_return body_failed(pec);
+        continue;
+      }
+      if (rec && !parser.is_done()) co_return body_failed(conn->failure(rec));
+    }
+    conn->expires_never();
+    if (conn->buffer.size() == 0) conn->buffer.shrink_to_fit();
     reusable = parser.keep_alive();
     st->conn = nullptr;
     co_return error_code{};

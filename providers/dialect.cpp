@@ -2,6 +2,7 @@
 // (MiniMax) dialects. Facts: exai-tools-reference.md §2.3 (payloads) and §2.4 (streaming).
 #include "providers/dialect.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -200,9 +201,9 @@ json::object anthropic_body(const request& req, const model_info& m) {
   return body;
 }
 
-result<json::object> parse_object(std::string_view text, std::string_view what) {
+result<json::object> parse_object(std::string_view text, std::string_view what, json::storage_ptr sp = {}) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = json::parse(text, ec, std::move(sp));
   if (ec || !v.is_object()) {
     return err(provider_errc::protocol, "malformed JSON in the provider's " + std::string(what));
   }
@@ -333,7 +334,11 @@ result<void> stream_decoder::on_openai(const codecs::sse_event& ev, std::vector<
     done_ = true;
     return {};
   }
-  auto obj = parse_object(ev.data, "stream");
+  // A streamed event is a small object read once: its values live in a stack buffer (one
+  // allocation-free parse per event; what is kept is copied out below).
+  unsigned char scratch[4096];
+  json::monotonic_resource mr(scratch, sizeof scratch);
+  auto obj = parse_object(ev.data, "stream", &mr);
   if (!obj) return obj.error();
   const json::object& o = *obj;
   if (auto e = embedded_error(o)) return *e;
@@ -383,7 +388,9 @@ result<void> stream_decoder::on_openai(const codecs::sse_event& ev, std::vector<
 }
 
 result<void> stream_decoder::on_anthropic(const codecs::sse_event& ev, std::vector<event>& out) {
-  auto obj = parse_object(ev.data, "stream");
+  unsigned char scratch[4096];  // as in on_openai
+  json::monotonic_resource mr(scratch, sizeof scratch);
+  auto obj = parse_object(ev.data, "stream", &mr);
   if (!obj) return obj.error();
   const json::object& o = *obj;
   std::string_view type = ev.event.empty() ? sv(o, "type") : std::string_view(ev.event);
