@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cstring>
 
 namespace exai::daemon::builtin {
 
@@ -239,14 +240,30 @@ asio::awaitable<tool_result> fail(json::object args, tool_context) {
   co_return tool_result::text(std::string(args.at("message").as_string()), true);
 }
 
-asio::awaitable<tool_result> blob(json::object args, tool_context) {
-  const auto n = as_u64(args.at("bytes"));
+// Built straight into the JSON string that the result carries (no second copy of the text), by
+// doubling: the a-z pattern is copied once, then the filled part onto the rest. A stopped call
+// (cancelled, or past its deadline) returns early; its result is discarded anyway.
+tool_result blob(json::object args, const cpu_control& ctl) {
+  const auto n = static_cast<std::size_t>(as_u64(args.at("bytes")));
   // A repeating alphabet, so a client can check both the length and the content.
   static constexpr std::string_view pattern = "abcdefghijklmnopqrstuvwxyz";
-  std::string text;
-  text.reserve(n);
-  while (text.size() < n) text.append(pattern.substr(0, std::min<std::size_t>(pattern.size(), n - text.size())));
-  co_return tool_result::text(std::move(text));
+  json::string text;
+  text.resize(n);
+  char* p = text.data();
+  std::size_t filled = std::min(n, pattern.size());
+  std::memcpy(p, pattern.data(), filled);
+  while (filled < n) {  // filled stays a multiple of the pattern's length until the last copy
+    if (ctl.stopped()) return tool_result::text("stopped", true);
+    const std::size_t chunk = std::min(filled, n - filled);
+    std::memcpy(p + filled, p, chunk);
+    filled += chunk;
+  }
+  tool_result r;
+  json::object block;
+  block.emplace("type", "text");
+  block.emplace("text", std::move(text));
+  r.content.emplace_back(std::move(block));
+  return r;
 }
 
 }  // namespace
@@ -360,7 +377,7 @@ std::vector<tool_spec> diagnostics_tools() {
       "bytes":{"type":"integer","minimum":0,"maximum":67108864}},
       "required":["bytes"],"additionalProperties":false})");
   b.annotations = read_only_annotations(false);
-  b.handler = blob;
+  b.cpu_handler = blob;  // seconds of CPU for large sizes: off the caller's event loop
   out.push_back(std::move(b));
   return out;
 }

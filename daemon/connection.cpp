@@ -15,6 +15,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -69,6 +70,63 @@ json::array reference_tools(const json::array& tools) {
   }
   return out;
 }
+
+// Results whose content carries at least this many bytes are encoded on the tool host's CPU
+// workers, not on the connection's event loop (an 8 MiB text costs tens of milliseconds).
+constexpr std::size_t offload_bytes = 256 * 1024;
+
+// The bytes of a result's content blocks' string fields: what its message will at least carry.
+std::size_t payload_bytes(const codecs::tool_result& r) {
+  std::size_t n = 0;
+  for (const auto& block : r.content)
+    if (const auto* o = block.if_object())
+      for (const auto& field : *o)
+        if (const auto* str = field.value().if_string()) n += str->size();
+  return n;
+}
+
+// json::serialize grows its output by doubling from a small buffer; one allocation of about the
+// right size instead (it still grows if the hint was short).
+std::string serialize_sized(const json::object& o, std::size_t hint) {
+  json::serializer sr;
+  sr.reset(&o);
+  std::string out(hint, '\0');
+  std::size_t used = 0;
+  while (!sr.done()) {
+    if (used == out.size()) out.resize(out.size() * 2 + 256);
+    used += sr.read(out.data() + used, out.size() - used).size();
+  }
+  out.resize(used);
+  return out;
+}
+
+// The frames that answer a call with a result: its call_tool_res (after stream_complete in
+// reference mode). The content and structured values move into the message, never copied.
+std::vector<std::string> result_frames(codecs::tool_result r, const std::string& request_id,
+                                       bool compat_reference, std::size_t payload) {
+  std::vector<std::string> frames;
+  op::call_tool_res res;
+  res.request_id = request_id;
+  res.outputs = json::array();  // placeholders keep the keys in the encoder's order
+  if (!compat_reference) {
+    res.is_error = r.is_error;
+    if (r.structured) res.structured = json::object();
+  }
+  if (compat_reference) frames.push_back(json::serialize(op::encode(op::stream_complete{request_id})));
+  auto o = op::encode(res);
+  o["outputs"] = std::move(r.content);
+  if (!compat_reference && r.structured) o["structured"] = std::move(*r.structured);
+  frames.push_back(serialize_sized(o, payload + payload / 64 + 256));
+  return frames;
+}
+
+struct encode_job {
+  codecs::tool_result result;
+  std::string request_id;
+  bool compat_reference = false;
+  std::size_t payload = 0;
+  std::vector<std::string> frames;
+};
 
 }  // namespace
 
@@ -339,24 +397,57 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
     r = codecs::error(errc::internal, std::string("internal error: ") + e.what());
   }
   metrics().inflight.add(-1);
-  st->done = true;
-  if (st->heartbeat) {
-    st->heartbeat->done = true;
-    st->heartbeat->timer.cancel();
-  }
-
   const bool known_tool = r || r.error().code != errc::tool_not_found;
   const std::string_view tool_label = known_tool ? std::string_view(tool) : std::string_view();
   metrics().requests("call_tool", tool_label, outcome_of(r)).inc();
   metrics().duration(tool_label).observe(std::chrono::duration<double>(clock_type::now() - started).count());
   if (!r && r.error().code == errc::timeout) metrics().timeouts.inc();
 
-  conn->finish_call(id, st, r);
+  // The result's frames, encoded before the call counts as done (a serial connection sends the
+  // next reply only after this one). A large result is encoded on the host's CPU workers; a
+  // cancel meanwhile (client, transport loss, shutdown) abandons it like a running call.
+  std::vector<std::string> frames;
+  if (r && !st->cancelled_by_client && !conn->finished_) {
+    const auto payload = payload_bytes(*r);
+    const bool compat = conn->settings_.session.compat_reference;
+    if (payload < offload_bytes) {
+      frames = result_frames(std::move(*r), id, compat, payload);
+    } else {
+      auto job = std::make_shared<encode_job>();
+      job->result = std::move(*r);
+      job->request_id = id;
+      job->compat_reference = compat;
+      job->payload = payload;
+      bool encoded = false;
+      // In its own statement: g++ 12 mishandles such a temporary inside a co_await expression.
+      std::function<void()> encode = [job] {
+        job->frames =
+            result_frames(std::move(job->result), job->request_id, job->compat_reference, job->payload);
+      };
+      try {
+        encoded = co_await conn->host_.async_offload(std::move(encode));
+      } catch (const std::exception& e) {
+        r = codecs::error(errc::internal, std::string("internal error: ") + e.what());
+      }
+      if (encoded)
+        frames = std::move(job->frames);
+      else if (r)
+        r = codecs::error(errc::cancelled, "cancelled");
+    }
+  }
+  st->done = true;
+  if (st->heartbeat) {
+    st->heartbeat->done = true;
+    st->heartbeat->timer.cancel();
+  }
+
+  conn->finish_call(id, st, r, std::move(frames));
   conn->serial_wake_.cancel();
 }
 
 void op_connection::finish_call(const std::string& request_id, const std::shared_ptr<call_state>& st,
-                                const codecs::result<codecs::tool_result>& r) {
+                                const codecs::result<codecs::tool_result>& r,
+                                std::vector<std::string> frames) {
   if (auto it = calls_.find(request_id); it != calls_.end() && it->second == st) {
     calls_.erase(it);
     session_.finished(request_id);
@@ -373,16 +464,7 @@ void op_connection::finish_call(const std::string& request_id, const std::shared
     push(call_error(json::value(request_id), code, r.error().message));
     return;
   }
-  if (settings_.session.compat_reference) {
-    // The reference daemon: stream_complete, then a result carrying outputs only.
-    push(op::encode(op::stream_complete{request_id}));
-    op::call_tool_res res;
-    res.request_id = request_id;
-    res.outputs = r->content;
-    push(op::encode(res));
-    return;
-  }
-  push(op::encode(op::to_call_tool_res(*r, request_id)));
+  for (auto& f : frames) push_text(std::move(f));
 }
 
 asio::awaitable<void> op_connection::heartbeat(std::shared_ptr<op_connection> self,
@@ -465,7 +547,11 @@ asio::awaitable<std::optional<outgoing>> op_connection::async_next_outgoing() {
 
 void op_connection::push(const json::object& msg) {
   if (closing_ || finished_) return;
-  std::string text = json::serialize(msg);
+  push_text(json::serialize(msg));
+}
+
+void op_connection::push_text(std::string text) {
+  if (closing_ || finished_) return;
   queued_bytes_ += text.size();
   outbox_.push_back(outgoing{std::move(text), std::nullopt, {}});
   notify_writer();

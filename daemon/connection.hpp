@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace exai::daemon {
 
@@ -89,10 +90,12 @@ class op_connection : public std::enable_shared_from_this<op_connection> {
   static boost::asio::awaitable<void> heartbeat(std::shared_ptr<op_connection> self,
                                                 std::shared_ptr<heartbeat_state> hb, std::string request_id);
   static boost::asio::awaitable<void> hello_watch(std::shared_ptr<op_connection> self);
+  // `frames` answer a call that has a result (r holds it moved-from); errors are encoded here.
   void finish_call(const std::string& request_id, const std::shared_ptr<call_state>& st,
-                   const codecs::result<codecs::tool_result>& r);
+                   const codecs::result<codecs::tool_result>& r, std::vector<std::string> frames);
 
   void push(const boost::json::object& msg);
+  void push_text(std::string text);  // one serialised message
   void notify_writer();
   void notify_reader();
   bool over_limits() const;

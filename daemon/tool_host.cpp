@@ -18,12 +18,23 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/redirect_error.hpp>
+
 #include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <variant>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #ifndef EXAI_DAEMON_VERSION
 #define EXAI_DAEMON_VERSION "0.0.0"
@@ -68,6 +79,101 @@ json::object make_listed(const tool_spec& s) {
   return o;
 }
 
+// A few threads taking jobs in arrival order, started as jobs come (up to `max`). A job queued
+// when the workers are destroyed is dropped unrun; the destructor joins the threads.
+class cpu_workers {
+ public:
+  cpu_workers(std::size_t max, int nice) : max_(std::max<std::size_t>(1, max)), nice_(nice) {}
+  ~cpu_workers() {
+    {
+      std::lock_guard lk(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  cpu_workers(const cpu_workers&) = delete;
+  cpu_workers& operator=(const cpu_workers&) = delete;
+
+  void submit(std::function<void()> job) {
+    {
+      std::lock_guard lk(mu_);
+      jobs_.push_back(std::move(job));
+      if (idle_ == 0 && threads_.size() < max_) threads_.emplace_back([this] { run(); });
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    // Linux applies a nice value per thread: the event loops keep precedence over this work.
+    if (nice_ > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice_);
+    std::unique_lock lk(mu_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lk, [this] { return stopping_ || !jobs_.empty(); });
+      --idle_;
+      if (stopping_) return;
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lk.unlock();
+      job();
+      job = nullptr;  // what it captured goes outside the lock
+      lk.lock();
+    }
+  }
+
+  const std::size_t max_;
+  const int nice_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  std::size_t idle_ = 0;
+  bool stopping_ = false;
+};
+
+// The awaiting side of one offloaded job; only the awaiting coroutine owns it (the worker holds a
+// weak reference and wakes it through a handler posted to the awaiting executor).
+struct offload_wait {
+  explicit offload_wait(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  bool done = false;
+};
+
+// async_offload's body. `stop` is set when the awaiting coroutine is cancelled: a job that has
+// not started yet is then skipped.
+asio::awaitable<bool> offload(cpu_workers& workers, std::function<void()> work,
+                              std::shared_ptr<std::atomic<bool>> stop) {
+  auto cs = co_await asio::this_coro::cancellation_state;
+  if (cs.cancelled() != asio::cancellation_type::none) {
+    stop->store(true);
+    co_return false;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  auto wait = std::make_shared<offload_wait>(ex);
+  workers.submit([work = std::move(work), stop, weak = std::weak_ptr<offload_wait>(wait),
+                  back = asio::prefer(ex, asio::execution::outstanding_work.tracked)]() mutable {
+    if (!stop->load()) work();
+    asio::post(back, [weak] {
+      if (auto w = weak.lock()) {
+        w->done = true;
+        w->timer.cancel();
+      }
+    });
+  });
+  while (!wait->done) {
+    wait->timer.expires_at(clock::time_point::max());
+    boost::system::error_code ec;
+    co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!wait->done && cs.cancelled() != asio::cancellation_type::none) {
+      stop->store(true);
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
 // What a handler run produced. The handler's exceptions are caught here, so a tool that throws
 // is a tool-level failure with its message (never an error of the deadline helper).
 struct run_outcome {
@@ -76,11 +182,41 @@ struct run_outcome {
 };
 
 // Never an error: the result type is the one net::async_with_deadline races.
-asio::awaitable<codecs::result<run_outcome>> run_guarded(std::shared_ptr<const entry> e,
+// A CPU-bound body's arguments and outcome, shared with the worker that runs it.
+struct cpu_call {
+  json::object args;
+  std::optional<codecs::tool_result> result;
+  std::exception_ptr failure;
+};
+
+// Neither a result nor a failure when cancelled (or past the deadline) before the body finished:
+// the caller reports the cancellation or the timeout.
+asio::awaitable<codecs::result<run_outcome>> run_guarded(cpu_workers& workers,
+                                                         std::shared_ptr<const entry> e,
                                                          json::object args, tool_context ctx) {
   run_outcome out;
   try {
-    out.result = co_await e->spec.handler(std::move(args), std::move(ctx));
+    if (e->spec.cpu_handler) {
+      auto call = std::make_shared<cpu_call>();
+      call->args = std::move(args);
+      auto stop = std::make_shared<std::atomic<bool>>(false);
+      // Built in its own statement: g++ 12 mishandles a temporary of this kind inside a
+      // co_await expression (it destroys the captured state too early).
+      std::function<void()> work = [call, e, stop] {
+        try {
+          call->result = e->spec.cpu_handler(std::move(call->args), cpu_control(*stop));
+        } catch (...) {
+          call->failure = std::current_exception();
+        }
+      };
+      const bool ran = co_await offload(workers, std::move(work), stop);
+      if (ran) {
+        out.result = std::move(call->result);
+        out.failure = call->failure;
+      }
+    } else {
+      out.result = co_await e->spec.handler(std::move(args), std::move(ctx));
+    }
   } catch (...) {
     out.failure = std::current_exception();
   }
@@ -105,6 +241,8 @@ struct tool_host::impl {
   mutable std::mutex mu;  // guards `tools` (the gateway may list from another thread)
   std::vector<std::shared_ptr<const entry>> tools;
   std::atomic<std::uint64_t> in_flight{0}, completed{0}, failed{0}, cancelled{0}, sessions{0};
+  // Last member: destroyed (threads joined) first, while everything a job may use still exists.
+  std::unique_ptr<cpu_workers> workers;
 
   std::shared_ptr<const entry> find(std::string_view name) const {
     std::lock_guard lk(mu);
@@ -120,6 +258,7 @@ tool_host::tool_host(options opts) : impl_(std::make_unique<impl>()) {
       throw std::invalid_argument("unknown tool profile '" + p + "' (known: " + profiles::known_list() + ")");
   if (!opts.models) opts.models = std::make_shared<models::services>();
   impl_->opts = std::move(opts);
+  impl_->workers = std::make_unique<cpu_workers>(impl_->opts.cpu_workers, impl_->opts.cpu_worker_nice);
   // "core" is always on (design.md), whether or not the profile list names it.
   for (auto& spec : builtin::core_tools(*this, impl_->opts.models, impl_->opts.server_name))
     add(std::move(spec));
@@ -140,7 +279,10 @@ tool_host::~tool_host() = default;
 
 void tool_host::add(tool_spec spec) {
   if (spec.name.empty()) throw std::invalid_argument("tool name must not be empty");
-  if (!spec.handler) throw std::invalid_argument("tool '" + spec.name + "' has no handler");
+  if (!spec.handler && !spec.cpu_handler)
+    throw std::invalid_argument("tool '" + spec.name + "' has no handler");
+  if (spec.handler && spec.cpu_handler)
+    throw std::invalid_argument("tool '" + spec.name + "' has two handlers");
   auto compiled = schema_validator::compile(spec.input_schema);
   if (!compiled)
     throw std::invalid_argument("tool '" + spec.name + "': " + compiled.error().message);
@@ -178,6 +320,10 @@ host_stats tool_host::stats() const {
 std::optional<std::chrono::milliseconds> tool_host::call_timeout(std::string_view name) const {
   auto e = impl_->find(normalize_tool_name(name));
   return e ? e->spec.call_timeout : std::nullopt;
+}
+
+asio::awaitable<bool> tool_host::async_offload(std::function<void()> work) {
+  return offload(*impl_->workers, std::move(work), std::make_shared<std::atomic<bool>>(false));
 }
 
 void tool_host::session_opened() { ++impl_->sessions; }
@@ -224,12 +370,12 @@ asio::awaitable<codecs::result<codecs::tool_result>> tool_host::async_call(std::
   bool timed_out = false;
   std::optional<std::string> race_failure;  // the helper's own error, other than a timeout
   if (ctx.deadline == clock::time_point::max()) {  // no timer at all (the gateway's routes race it)
-    auto ran = co_await run_guarded(e, std::move(args.as_object()), std::move(ctx));
+    auto ran = co_await run_guarded(*impl_->workers, e, std::move(args.as_object()), std::move(ctx));
     out = std::move(*ran);
   } else {
     const auto deadline = ctx.deadline;  // ctx moves into the call
     auto raced = co_await net::async_with_deadline(
-        run_guarded(e, std::move(args.as_object()), std::move(ctx)), deadline);
+        run_guarded(*impl_->workers, e, std::move(args.as_object()), std::move(ctx)), deadline);
     if (raced) {
       out = std::move(*raced);
     } else if (raced.error().code == errc::timeout) {

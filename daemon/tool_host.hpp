@@ -38,6 +38,24 @@ struct tool_context {
 using tool_handler =
     std::function<boost::asio::awaitable<codecs::tool_result>(boost::json::object, tool_context)>;
 
+// What a CPU-bound tool body sees while it runs on one of the host's worker threads: whether its
+// result is still wanted. Once stopped() is true (the call was cancelled or its deadline passed),
+// whatever the body returns is discarded, so a long body may check it and return early.
+class cpu_control {
+ public:
+  explicit cpu_control(const std::atomic<bool>& stop) noexcept : stop_(&stop) {}
+  bool stopped() const noexcept { return stop_->load(std::memory_order_relaxed); }
+
+ private:
+  const std::atomic<bool>* stop_;
+};
+
+// A CPU-bound tool body: plain computation, no awaiting. It runs on a worker thread of the host
+// (never on the caller's event loop), so it must touch nothing but its arguments and what it owns
+// or is thread-safe; the result is handed back to the caller's executor.
+using cpu_tool_handler =
+    std::function<codecs::tool_result(boost::json::object, const cpu_control&)>;
+
 struct tool_spec {
   std::string name;
   std::string title;
@@ -46,7 +64,11 @@ struct tool_spec {
   std::optional<boost::json::object> output_schema;
   std::optional<boost::json::object> annotations;
   std::optional<boost::json::object> meta;          // the listed tool's `_meta`
+  // Exactly one of the two bodies: `handler` runs on the caller's executor; `cpu_handler` (for a
+  // tool that computes for long without waiting on anything) runs on the host's CPU workers, so
+  // small calls on the same event loop keep being answered meanwhile.
   tool_handler handler;
+  cpu_tool_handler cpu_handler;
   // The tool's own per-call budget, used instead of the server's default call timeout (model
   // tools stream for minutes: daemon/models/services.hpp). Empty: the server's default.
   std::optional<std::chrono::milliseconds> call_timeout;
@@ -82,6 +104,11 @@ class tool_host {
     // TOOL_PROFILE / ENABLED_TOOLS / DISABLED_TOOLS (profiles.hpp); default: every tool of the
     // profiles above.
     profiles::tool_filter filter;
+    // Threads that run CPU-bound work (cpu_handler tools, async_offload) off the callers' event
+    // loops, started at the first such call. They run at `cpu_worker_nice` (a Linux per-thread
+    // nice value, 0..19; 0 leaves the priority alone) so the event loops keep precedence.
+    std::size_t cpu_workers = 2;
+    int cpu_worker_nice = 10;
   };
 
   explicit tool_host(options opts);
@@ -101,6 +128,14 @@ class tool_host {
   // awaiting coroutine's slot, errc::timeout when ctx.deadline passes first.
   boost::asio::awaitable<codecs::result<codecs::tool_result>> async_call(
       std::string name, boost::json::object arguments, tool_context ctx);
+
+  // Runs `work` on one of the host's CPU workers and resumes on the awaiting coroutine's executor
+  // when it has finished: true. When the awaiting coroutine is cancelled first (terminal or
+  // partial), it resumes at once with false; `work` is then skipped if it has not started, or
+  // runs to its end unobserved, so it must own (or share) everything it touches.
+  // Until `work` has finished, it counts as outstanding work of the awaiting executor's context
+  // (that context's run() does not return for lack of work); the host must outlive it.
+  boost::asio::awaitable<bool> async_offload(std::function<void()> work);
 
   host_stats stats() const;
   // The tool's own call budget (tool_spec::call_timeout), if it has one.

@@ -51,6 +51,8 @@ enum class cancel_reason : std::uint8_t {
   disconnect,  // the request's stream is gone: nothing is sent
   shutdown,    // SIGTERM after the grace period: an error reply
   eof,         // its stream was lost under loss_policy::grace and the grace passed: an error reply
+  unread,      // a tool call stopped (or never started) because the client is not reading its
+               // replies: a tool error saying so
 };
 
 // Wakes every coroutine waiting in async_wait (a condition variable for one executor).
@@ -97,6 +99,7 @@ struct inflight_entry {
   std::shared_ptr<batch_state> batch;
   std::shared_ptr<outbound> replies;  // the stream the request came on
   clock::time_point received;
+  bool tool_call = false;             // tools/call (call_tool): stopped when the client stalls
   // The request and its context, which the route's coroutine works on by reference until it
   // completes (spawn_request): here rather than in a coroutine frame of the session's own.
   std::optional<codecs::inbound> in;
@@ -515,7 +518,15 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
     }
     ctx.session_label = opts.id;
     ctx.client_key = e->key;
+    e->tool_call = tools_call;
     auto& request = e->in.emplace(std::move(in));
+    if (tools_call && over_bound) {
+      // The client does not read what it has been sent: the call is answered unrun rather than
+      // making a backend build a result that would be dropped.
+      e->reason = cancel_reason::unread;
+      finish_request(*e, request, ctx, codecs::error(errc::cancelled, "cancelled"));
+      return;
+    }
 
     auto slot = e->signal.slot();
     // Completion of either coroutine below: the route's own, with its result, or run_request's,
@@ -598,6 +609,14 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
              {"outcome", outcome});
 
     bool reply = e.reason != cancel_reason::client && e.reason != cancel_reason::disconnect;
+    if (reply && e.reason == cancel_reason::unread && (r || r.error().code == errc::cancelled)) {
+      // A result that raced the stop is dropped all the same: the client is not reading.
+      r = json::value(codecs::jsonrpc::to_call_tool_result(codecs::tool_result::text(
+          "the call was stopped: the client is not reading its replies (" +
+              std::to_string(pending_bytes) + " bytes wait to be sent, limit " +
+              std::to_string(opts.max_session_bytes) + " per session)",
+          true)));
+    }
     if (reply) {
       if (!r && r.error().code == errc::cancelled) {
         r = codecs::error(errc::shutting_down,
@@ -607,7 +626,11 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
       }
       std::string text = reply_text(e, in, std::move(r));
       const bool was_over = over_bound;
-      if (auto why = refuse_reply(text.size(), e.batch.get())) {
+      // A stopped call's own short error always goes out (it already says why).
+      auto why = e.reason == cancel_reason::unread ? std::nullopt
+                                                   : refuse_reply(text.size(), e.batch.get());
+      if (why) {
+        if (!was_over && over_bound) stop_unread_calls_soon();
         // Once per stall at warn: a client that never reads must not flood the log.
         if (was_over) {
           EXAI_LOG(debug, "session", "reply replaced by an error", {"session", opts.id},
@@ -628,6 +651,30 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
     if (e.batch) release_batch(e.batch);
     room.notify_all();
     if (table.empty()) idle.notify_all();
+  }
+
+  // The client has stopped reading (a reply was refused for the byte bound): its tool calls still
+  // running are stopped (the backend told, so a daemon skips work it has not started) and answered
+  // with a tool error; its new ones are answered so unrun (spawn_request) until it has read half
+  // of what waits. Posted: this runs from finish_request, and stopping a call may finish another.
+  void stop_unread_calls_soon() {
+    auto owner = weak_from_this().lock();
+    if (!owner) return;
+    asio::post(ex, [self = std::move(owner)] {
+      if (!self->over_bound) return;
+      std::vector<std::shared_ptr<inflight_entry>> running;
+      for (auto& [k, e] : self->table)
+        if (e->tool_call && !e->done && e->reason == cancel_reason::none) running.push_back(e);
+      if (running.empty()) return;
+      EXAI_LOG(warn, "session", "client not reading: its running tool calls are stopped",
+               {"session", self->opts.id}, {"calls", running.size()},
+               {"pending_bytes", self->pending_bytes});
+      for (auto& e : running) {
+        if (e->done || e->reason != cancel_reason::none) continue;
+        e->reason = cancel_reason::unread;
+        e->signal.emit(asio::cancellation_type::terminal);
+      }
+    });
   }
 
   // ---- inbound -------------------------------------------------------------------------------

@@ -179,3 +179,65 @@ BOOST_AUTO_TEST_CASE(call_deadline_is_a_timeout_error) {
   BOOST_TEST(f[1].at("request_id") == "t");
   BOOST_TEST(f[1].at("error").as_object().at("code") == "TIMEOUT");
 }
+
+namespace {
+
+// Runs the harness until `n` frames (the close included) have been taken, or `limit` passes.
+void run_until_frames(harness& h, std::size_t n, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (h.out.size() < n && std::chrono::steady_clock::now() < end) h.run(20ms);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(large_results_do_not_hold_up_small_replies) {
+  harness h;
+  h.deliver(R"({"op":"hello","capabilities":{"multiplex":true}})");
+  h.run(20ms);
+  h.deliver(call("b1", "blob", R"({"bytes":16777216})"));
+  h.deliver(call("b2", "blob", R"({"bytes":16777216})"));
+  h.deliver(call("e", "echo", R"({"text":"quick"})"));
+  run_until_frames(h, 4, 30'000ms);
+  auto f = h.frames();
+  BOOST_REQUIRE(f.size() == 4u);
+  // Built and encoded on the tool host's workers: the echo, sent last, is answered first.
+  BOOST_TEST(f[1].at("request_id") == "e");
+  for (std::size_t i = 2; i < 4; ++i) {
+    BOOST_TEST(f[i].at("op") == "call_tool_res");
+    const auto& text = f[i].at("outputs").as_array().at(0).as_object().at("text").as_string();
+    BOOST_TEST(text.size() == 16777216u);
+    BOOST_TEST(std::string(text.data(), 3) == "abc");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_large_result_keeps_its_turn_in_serial_mode) {
+  connection_settings s;
+  s.progress_interval = 0ms;
+  harness h(s);
+  h.deliver(R"({"op":"hello"})");
+  h.run(20ms);
+  h.deliver(call("big", "blob", R"({"bytes":1048576})"));
+  h.deliver(R"({"op":"ping","request_id":"p"})");
+  run_until_frames(h, 3, 30'000ms);
+  auto f = h.frames();
+  BOOST_REQUIRE(f.size() == 3u);
+  BOOST_TEST(f[1].at("request_id") == "big");  // replies in request order, as before encoding moved
+  BOOST_TEST(f[1].at("outputs").as_array().at(0).as_object().at("text").as_string().size() == 1048576u);
+  BOOST_TEST(f[2].at("op") == "pong");
+}
+
+BOOST_AUTO_TEST_CASE(a_cancel_while_a_large_result_is_built_sends_no_result) {
+  harness h;
+  h.deliver(R"({"op":"hello","capabilities":{"multiplex":true,"cancel":true}})");
+  h.run(20ms);
+  h.deliver(call("big", "blob", R"({"bytes":67108864})"));
+  h.run(5ms);  // building (or encoding) on a worker
+  h.deliver(R"({"op":"cancel","request_id":"big"})");
+  h.deliver(call("e", "echo", R"({"text":"x"})"));
+  run_until_frames(h, 3, 10'000ms);
+  h.run(2000ms);  // the blob, abandoned, would have been sent by now
+  auto f = h.frames();
+  BOOST_REQUIRE(f.size() == 3u);
+  BOOST_TEST(f[1].at("op") == "cancelled");
+  BOOST_TEST(f[2].at("request_id") == "e");
+}

@@ -12,7 +12,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <stdexcept>
+#include <thread>
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -260,4 +262,126 @@ BOOST_AUTO_TEST_CASE(core_tools_reject_arguments) {
   auto o = run_call(host, "status", R"({"x":1})");
   BOOST_REQUIRE(o.r && o.r->has_error());
   BOOST_TEST(static_cast<int>(o.r->error().code) == static_cast<int>(errc::invalid_params));
+}
+
+// ---- CPU-bound tools run on the host's workers -------------------------------------------------
+
+namespace {
+
+// A CPU-bound test tool: holds its worker until `release` is set, and counts the runs that began.
+struct spin_probe {
+  std::atomic<bool> release{false};
+  std::atomic<int> runs{0};
+};
+
+tool_spec spin_tool(std::shared_ptr<spin_probe> probe) {
+  tool_spec s;
+  s.name = "spin";
+  s.input_schema = json::parse(R"({"type":"object"})").as_object();
+  s.cpu_handler = [probe](json::object, const cpu_control&) {
+    ++probe->runs;
+    while (!probe->release.load()) std::this_thread::sleep_for(milliseconds(1));
+    return tool_result::text("spun");
+  };
+  return s;
+}
+
+struct timed_outcome {
+  std::optional<result<tool_result>> r;
+  clock_type::time_point at{};
+};
+
+void spawn_call(asio::io_context& ioc, tool_host& host, std::string name, std::string_view args,
+                timed_outcome& out, asio::cancellation_signal* sig = nullptr, tool_context ctx = {}) {
+  auto done = [&out](std::exception_ptr e, result<tool_result> r) {
+    if (e) std::rethrow_exception(e);
+    out.r = std::move(r);
+    out.at = clock_type::now();
+  };
+  auto op = host.async_call(std::move(name), json::parse(args).as_object(), std::move(ctx));
+  if (sig)
+    asio::co_spawn(ioc, std::move(op), asio::bind_cancellation_slot(sig->slot(), std::move(done)));
+  else
+    asio::co_spawn(ioc, std::move(op), std::move(done));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(small_calls_are_answered_while_large_blobs_are_built) {
+  tool_host host(diag());
+  asio::io_context ioc;
+  std::vector<std::string> order;
+  timed_outcome b1, b2, e;
+  spawn_call(ioc, host, "blob", R"({"bytes":67108864})", b1);
+  spawn_call(ioc, host, "blob", R"({"bytes":67108864})", b2);
+  spawn_call(ioc, host, "echo", R"({"text":"quick"})", e);
+  ioc.run_for(std::chrono::seconds(30));
+  BOOST_REQUIRE(b1.r && b1.r->has_value());
+  BOOST_REQUIRE(b2.r && b2.r->has_value());
+  BOOST_REQUIRE(e.r && e.r->has_value());
+  // Built on the workers: the echo, called last, is answered before either blob.
+  BOOST_TEST((e.at < b1.at && e.at < b2.at));
+  const auto text = text_of(b1.r->value());
+  BOOST_TEST(text.size() == 67108864u);
+  BOOST_TEST(text.substr(0, 28) == "abcdefghijklmnopqrstuvwxyzab");
+  BOOST_TEST(text.substr(text.size() - 5) == "zabcd");  // 2^26 = 26 * 2581110 + 4
+  BOOST_TEST(host.stats().completed == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_cpu_bound_call_ends_at_once_and_is_skipped_if_not_started) {
+  auto o = diag();
+  o.cpu_workers = 1;
+  tool_host host(o);
+  auto probe = std::make_shared<spin_probe>();
+  host.add(spin_tool(probe));
+  asio::io_context ioc;
+  asio::cancellation_signal sig;
+  timed_outcome first, second;
+  const auto start = clock_type::now();
+  spawn_call(ioc, host, "spin", "{}", first);          // holds the only worker
+  spawn_call(ioc, host, "spin", "{}", second, &sig);   // queued behind it
+  asio::steady_timer cancel(ioc, milliseconds(30)), release(ioc, milliseconds(300));
+  cancel.async_wait([&](boost::system::error_code) { sig.emit(asio::cancellation_type::terminal); });
+  release.async_wait([&](boost::system::error_code) { probe->release = true; });
+  ioc.run_for(std::chrono::seconds(20));
+  BOOST_REQUIRE(second.r && second.r->has_error());
+  BOOST_TEST(static_cast<int>(second.r->error().code) == static_cast<int>(errc::cancelled));
+  BOOST_TEST((second.at - start < milliseconds(250)));  // did not wait for the worker
+  BOOST_REQUIRE(first.r && first.r->has_value());
+  BOOST_TEST(text_of(first.r->value()) == "spun");
+  BOOST_TEST(probe->runs.load() == 1);  // the cancelled one never started
+  BOOST_TEST(host.stats().cancelled == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cpu_bound_call_past_its_deadline_is_a_timeout) {
+  auto o = diag();
+  o.cpu_workers = 1;
+  tool_host host(o);
+  auto probe = std::make_shared<spin_probe>();
+  host.add(spin_tool(probe));
+  asio::io_context ioc;
+  timed_outcome out;
+  tool_context ctx;
+  const auto start = clock_type::now();
+  ctx.deadline = start + milliseconds(40);
+  spawn_call(ioc, host, "spin", "{}", out, nullptr, ctx);
+  asio::steady_timer release(ioc, milliseconds(400));
+  release.async_wait([&](boost::system::error_code) { probe->release = true; });
+  ioc.run_for(std::chrono::seconds(20));
+  BOOST_REQUIRE(out.r && out.r->has_error());
+  BOOST_TEST(static_cast<int>(out.r->error().code) == static_cast<int>(errc::timeout));
+  BOOST_TEST((out.at - start < milliseconds(350)));
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_cpu_bound_body_is_a_tool_error) {
+  tool_host host({});
+  tool_spec s;
+  s.name = "cpu_thrower";
+  s.input_schema = json::parse(R"({"type":"object"})").as_object();
+  s.cpu_handler = [](json::object, const cpu_control&) -> tool_result { throw std::runtime_error("bang"); };
+  host.add(std::move(s));
+  auto o = run_call(host, "cpu_thrower", "{}");
+  BOOST_REQUIRE(o.r && o.r->has_value());
+  BOOST_TEST(o.r->value().is_error);
+  BOOST_TEST(text_of(o.r->value()).find("bang") != std::string::npos);
 }

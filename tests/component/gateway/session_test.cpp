@@ -320,6 +320,42 @@ BOOST_AUTO_TEST_CASE(results_arriving_over_the_session_bound_become_errors) {
   BOOST_TEST(h.silent_for(50ms));
 }
 
+BOOST_AUTO_TEST_CASE(a_client_over_its_bound_has_its_running_tool_calls_stopped) {
+  harness h;
+  gateway::session_options o;
+  o.max_session_bytes = 256 * 1024;
+  h.start(o);
+  h.pipe->pause_writes(true);
+  // Five long calls in flight, then replies pile up unread until one is refused for the bound.
+  for (int i = 0; i < 5; ++i) h.send(call(i, "slow", {{"ms", 20000}}));
+  h.run_for(30ms);
+  const std::string big(100 * 1024, 'y');
+  for (int i = 5; i < 8; ++i) {
+    h.send(call(i, "echo", {{"text", big}}));
+    h.run_for(30ms);
+  }
+  // The long calls are stopped (the backend told) rather than left to build results that the
+  // client would not read.
+  BOOST_TEST(h.run_until([&] { return h.backend.cancelled == 5; }, 2s));
+  h.pipe->pause_writes(false);
+  std::set<std::int64_t> ids;
+  int stopped = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto r = h.next();
+    ids.insert(r.at("id").as_int64());
+    if (r.at("id").as_int64() < 5) {
+      BOOST_TEST(r.at("result").at("isError").as_bool());
+      BOOST_TEST(text_of(r).find("stopped: the client is not reading") != std::string::npos);
+      ++stopped;
+    }
+  }
+  BOOST_TEST(ids.size() == 8u);
+  BOOST_TEST(stopped == 5);
+  // Reading again: calls run again.
+  h.send(call(30, "echo", {{"text", "back"}}));
+  BOOST_TEST(text_of(h.next()) == "back");
+}
+
 BOOST_AUTO_TEST_CASE(a_reply_larger_than_a_message_may_be_is_a_tool_error) {
   harness h;
   gateway::session_options o;
