@@ -701,4 +701,27 @@ bool valid_session_id(std::string_view id) noexcept {
   return true;
 }
 
+progress to_progress(const progress_update& u, std::optional<std::string> request_id) {
+  progress p;
+  p.request_id = std::move(request_id);
+  p.progress = u.progress;
+  p.total = u.total;
+  p.message = u.message;
+  p.log_level = u.log_level;
+  p.logger = u.logger;
+  p.log_data = u.log_data;
+  return p;
+}
+
+progress_update to_progress_update(const progress& p) {
+  progress_update u;
+  u.progress = p.progress;
+  u.total = p.total;
+  u.message = p.message;
+  u.log_level = p.log_level;
+  u.logger = p.logger;
+  u.log_data = p.log_data;
+  return u;
+}
+
 }  // namespace exai::codecs::op

@@ -155,5 +155,9 @@ tool_result to_tool_result(const wire_error& e);
 // A tool result as a call_tool_res for request_id (outputs = content; is_error / structured set
 // only when true / present, so reference-era clients see the shape they know).
 call_tool_res to_call_tool_res(const tool_result& r, std::optional<std::string> request_id);
+// A running tool's report as an op progress message for request_id (the `chunk` of a streaming
+// tool has no place in it: it travels as stream_chunk), and an op progress message as a report.
+progress to_progress(const progress_update& u, std::optional<std::string> request_id);
+progress_update to_progress_update(const progress& p);
 
 }  // namespace exai::codecs::op

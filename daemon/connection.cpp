@@ -365,15 +365,7 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
     // Section 4: numeric progress, forwarded while the call is live.
     ctx.progress = [conn, st, id](const codecs::progress_update& u) {
       if (st->cancelled_by_client || st->done) return;
-      op::progress p;
-      p.request_id = id;
-      p.progress = u.progress;
-      p.total = u.total;
-      p.message = u.message;
-      p.log_level = u.log_level;
-      p.logger = u.logger;
-      p.log_data = u.log_data;
-      conn->push(op::encode(p));
+      conn->push(op::encode(op::to_progress(u, id)));
     };
   } else {
     // Reference behaviour: a streaming tool's text goes out as stream_chunk messages (chat with

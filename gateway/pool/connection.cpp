@@ -383,16 +383,8 @@ void upstream_connection::on_message(const std::string& text) {
     case verdict::progress: {
       const call_ptr& c = *r.waiter;
       if (c->kind == request_kind::call && c->progress) {
-        const auto& p = std::get<op::progress>(*decoded);
-        codecs::progress_update u;
-        u.progress = p.progress;
-        u.total = p.total;
-        u.message = p.message;
-        u.log_level = p.log_level;
-        u.logger = p.logger;
-        u.log_data = p.log_data;
         try {
-          c->progress(u);
+          c->progress(op::to_progress_update(std::get<op::progress>(*decoded)));
         } catch (const std::exception& e) {
           EXAI_LOG(warn, "pool", "progress sink raised", {"conn", name_}, {"what", e.what()});
         }

@@ -77,6 +77,30 @@ BOOST_AUTO_TEST_CASE(progress_carries_log_lines) {
   BOOST_TEST(!op::decode_server(bad).has_value());
 }
 
+// A tool's report crosses the op wire and comes back the same, bar the streaming chunk.
+BOOST_AUTO_TEST_CASE(progress_report_round_trip) {
+  progress_update u;
+  u.progress = 3;
+  u.total = 7;
+  u.message = "reading";
+  u.chunk = "text";
+  u.log_level = "info";
+  u.logger = "chat";
+  u.log_data = json::object{{"k", 1}};
+  auto p = op::to_progress(u, std::string("r9"));
+  BOOST_TEST(*p.request_id == "r9");
+  auto back = op::decode_server(op::encode(p));
+  BOOST_REQUIRE(back.has_value());
+  auto v = op::to_progress_update(std::get<op::progress>(*back));
+  BOOST_TEST(*v.progress == 3);
+  BOOST_TEST(*v.total == 7);
+  BOOST_TEST(v.message == "reading");
+  BOOST_TEST(v.chunk.empty());
+  BOOST_TEST(v.log_level == "info");
+  BOOST_TEST(v.logger == "chat");
+  BOOST_TEST(v.log_data.at("k").as_int64() == 1);
+}
+
 BOOST_AUTO_TEST_CASE(client_error_branches) {
   BOOST_TEST((client_code(R"({"op":"list_tools","request_id":"a"})") == errc::ok));
   BOOST_TEST((client_code(R"({"op":"frobnicate","request_id":"a"})") == errc::method_not_found));
