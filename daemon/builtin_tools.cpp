@@ -273,112 +273,113 @@ std::vector<tool_spec> core_tools(const tool_host& host, services_ptr models,
   std::vector<tool_spec> out;
   const tool_host* h = &host;
 
-  tool_spec status;
-  status.name = "status";
-  status.title = "Daemon status";
-  status.description =
-      "Uptime, tools, connected sessions, calls in flight, completed / failed / cancelled call "
-      "counts, conversations held and the model providers of this " + server_name +
-      (server_name == "exai-daemon" ? std::string(".") : std::string(" (its embedded tools)."));
-  status.input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})");
-  status.output_schema = schema(R"({"type":"object","properties":{
-      "server":{"type":"string"},"version":{"type":"string"},"uptime_s":{"type":"number"},
-      "tools":{"type":"array","items":{"type":"string"}},"sessions":{"type":"integer"},
-      "in_flight":{"type":"integer"},"completed":{"type":"integer"},"failed":{"type":"integer"},
-      "cancelled":{"type":"integer"},"providers":{"type":"array"},
-      "providers_configured":{"type":"array","items":{"type":"string"}},
-      "models_available":{"type":"array","items":{"type":"string"}},
-      "conversations":{"type":"object"},"next_steps":{"type":"array","items":{"type":"string"}}},
-      "required":["server","version","uptime_s","tools","sessions","in_flight","completed","failed","cancelled","providers"]})");
-  status.annotations = read_only_annotations(false);
-  status.handler = [h, models, server_name](json::object, tool_context) {
-    return ready(status_now(*h, *models, server_name));
-  };
-  out.push_back(std::move(status));
+  out.push_back({
+      .name = "status",
+      .title = "Daemon status",
+      .description =
+          "Uptime, tools, connected sessions, calls in flight, completed / failed / cancelled call "
+          "counts, conversations held and the model providers of this " +
+          server_name +
+          (server_name == "exai-daemon" ? std::string(".") : std::string(" (its embedded tools).")),
+      .input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})"),
+      .output_schema = schema(R"({"type":"object","properties":{
+        "server":{"type":"string"},"version":{"type":"string"},"uptime_s":{"type":"number"},
+        "tools":{"type":"array","items":{"type":"string"}},"sessions":{"type":"integer"},
+        "in_flight":{"type":"integer"},"completed":{"type":"integer"},"failed":{"type":"integer"},
+        "cancelled":{"type":"integer"},"providers":{"type":"array"},
+        "providers_configured":{"type":"array","items":{"type":"string"}},
+        "models_available":{"type":"array","items":{"type":"string"}},
+        "conversations":{"type":"object"},"next_steps":{"type":"array","items":{"type":"string"}}},
+        "required":["server","version","uptime_s","tools","sessions","in_flight","completed","failed","cancelled","providers"]})"),
+      .annotations = read_only_annotations(false),
+      .handler = [h, models, server_name](json::object, tool_context) {
+        return ready(status_now(*h, *models, server_name));
+      },
+  });
 
-  tool_spec version;
-  version.name = "version";
-  version.title = "Daemon version";
-  version.description = "The name and version of this " + server_name +
-                        ", the protocol extensions it offers and the model providers configured.";
-  version.input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})");
-  version.output_schema = schema(R"({"type":"object","properties":{
-      "name":{"type":"string"},"version":{"type":"string"},"protocol":{"type":"string"},
-      "extensions":{"type":"array","items":{"type":"string"}},
-      "providers_configured":{"type":"array","items":{"type":"string"}}},"required":["name","version"]})");
-  version.annotations = read_only_annotations(false);
-  version.handler = [server_name, models](json::object, tool_context) {
-    return ready(version_now(server_name, *models));
-  };
-  out.push_back(std::move(version));
+  out.push_back({
+      .name = "version",
+      .title = "Daemon version",
+      .description = "The name and version of this " + server_name +
+                     ", the protocol extensions it offers and the model providers configured.",
+      .input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})"),
+      .output_schema = schema(R"({"type":"object","properties":{
+        "name":{"type":"string"},"version":{"type":"string"},"protocol":{"type":"string"},
+        "extensions":{"type":"array","items":{"type":"string"}},
+        "providers_configured":{"type":"array","items":{"type":"string"}}},"required":["name","version"]})"),
+      .annotations = read_only_annotations(false),
+      .handler = [server_name, models](json::object, tool_context) {
+        return ready(version_now(server_name, *models));
+      },
+  });
 
-  tool_spec listmodels;
-  listmodels.name = "listmodels";
-  listmodels.title = "List models";
-  listmodels.description =
-      "The model providers (GLM, Kimi, MiniMax), which are configured (an API key in the "
-      "environment), their models and aliases. Without any key it says which variables to set.";
-  listmodels.input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})");
-  listmodels.output_schema = schema(R"({"type":"object","properties":{
-      "providers":{"type":"array","items":{"type":"object","properties":{
-        "name":{"type":"string"},"models":{"type":"array","items":{"type":"string"}}}}},
-      "models":{"type":"array","items":{"type":"string"}},"default_model":{"type":"string"},
-      "hint":{"type":"string"}},
-      "required":["providers","models"]})");
-  listmodels.annotations = read_only_annotations(false);
-  listmodels.handler = [models](json::object, tool_context) { return ready(listmodels_now(*models)); };
-  out.push_back(std::move(listmodels));
+  out.push_back({
+      .name = "listmodels",
+      .title = "List models",
+      .description =
+          "The model providers (GLM, Kimi, MiniMax), which are configured (an API key in the "
+          "environment), their models and aliases. Without any key it says which variables to set.",
+      .input_schema = schema(R"({"type":"object","properties":{},"additionalProperties":false})"),
+      .output_schema = schema(R"({"type":"object","properties":{
+        "providers":{"type":"array","items":{"type":"object","properties":{
+          "name":{"type":"string"},"models":{"type":"array","items":{"type":"string"}}}}},
+        "models":{"type":"array","items":{"type":"string"}},"default_model":{"type":"string"},
+        "hint":{"type":"string"}},
+        "required":["providers","models"]})"),
+      .annotations = read_only_annotations(false),
+      .handler = [models](json::object, tool_context) { return ready(listmodels_now(*models)); },
+  });
   return out;
 }
 
 std::vector<tool_spec> diagnostics_tools() {
   std::vector<tool_spec> out;
 
-  tool_spec e;
-  e.name = "echo";
-  e.title = "Echo";
-  e.description = "Returns the given text unchanged (diagnostics).";
-  e.input_schema = schema(R"({"type":"object","properties":{"text":{"type":"string"}},
-      "required":["text"],"additionalProperties":false})");
-  e.annotations = read_only_annotations(false);
-  e.handler = echo;
-  out.push_back(std::move(e));
+  out.push_back({
+      .name = "echo",
+      .title = "Echo",
+      .description = "Returns the given text unchanged (diagnostics).",
+      .input_schema = schema(R"({"type":"object","properties":{"text":{"type":"string"}},
+        "required":["text"],"additionalProperties":false})"),
+      .annotations = read_only_annotations(false),
+      .handler = echo,
+  });
 
-  tool_spec d;
-  d.name = "delay";
-  d.title = "Delay";
-  d.description =
-      "Waits `ms` milliseconds, reporting progress every `progress_every_ms` when given, and stops "
-      "at once when cancelled (diagnostics).";
-  d.input_schema = schema(R"({"type":"object","properties":{
-      "ms":{"type":"integer","minimum":0,"maximum":3600000},
-      "progress_every_ms":{"type":"integer","minimum":1,"maximum":3600000}},
-      "required":["ms"],"additionalProperties":false})");
-  d.annotations = read_only_annotations(false);
-  d.handler = delay;
-  out.push_back(std::move(d));
+  out.push_back({
+      .name = "delay",
+      .title = "Delay",
+      .description = "Waits `ms` milliseconds, reporting progress every `progress_every_ms` when "
+                     "given, and stops at once when cancelled (diagnostics).",
+      .input_schema = schema(R"({"type":"object","properties":{
+        "ms":{"type":"integer","minimum":0,"maximum":3600000},
+        "progress_every_ms":{"type":"integer","minimum":1,"maximum":3600000}},
+        "required":["ms"],"additionalProperties":false})"),
+      .annotations = read_only_annotations(false),
+      .handler = delay,
+  });
 
-  tool_spec f;
-  f.name = "fail";
-  f.title = "Fail";
-  f.description = "Returns a tool-level error (is_error) carrying `message` (diagnostics).";
-  f.input_schema = schema(R"({"type":"object","properties":{"message":{"type":"string"}},
-      "required":["message"],"additionalProperties":false})");
-  f.annotations = read_only_annotations(false);
-  f.handler = fail;
-  out.push_back(std::move(f));
+  out.push_back({
+      .name = "fail",
+      .title = "Fail",
+      .description = "Returns a tool-level error (is_error) carrying `message` (diagnostics).",
+      .input_schema = schema(R"({"type":"object","properties":{"message":{"type":"string"}},
+        "required":["message"],"additionalProperties":false})"),
+      .annotations = read_only_annotations(false),
+      .handler = fail,
+  });
 
-  tool_spec b;
-  b.name = "blob";
-  b.title = "Blob";
-  b.description = "Returns a text of exactly `bytes` bytes (a repeating a-z pattern; at most 64 MiB) "
-                  "to exercise large messages (diagnostics).";
-  b.input_schema = schema(R"({"type":"object","properties":{
-      "bytes":{"type":"integer","minimum":0,"maximum":67108864}},
-      "required":["bytes"],"additionalProperties":false})");
-  b.annotations = read_only_annotations(false);
-  b.cpu_handler = blob;  // seconds of CPU for large sizes: off the caller's event loop
-  out.push_back(std::move(b));
+  out.push_back({
+      .name = "blob",
+      .title = "Blob",
+      .description =
+          "Returns a text of exactly `bytes` bytes (a repeating a-z pattern; at most 64 MiB) "
+          "to exercise large messages (diagnostics).",
+      .input_schema = schema(R"({"type":"object","properties":{
+        "bytes":{"type":"integer","minimum":0,"maximum":67108864}},
+        "required":["bytes"],"additionalProperties":false})"),
+      .annotations = read_only_annotations(false),
+      .cpu_handler = blob,  // seconds of CPU for large sizes: off the caller's event loop
+  });
   return out;
 }
 

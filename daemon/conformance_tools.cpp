@@ -28,30 +28,15 @@ json::object no_arguments() {
   return json::parse(R"({"type":"object","properties":{},"additionalProperties":false})").as_object();
 }
 
-json::object text_block(std::string_view text) {
-  json::object b;
-  b["type"] = "text";
-  b["text"] = text;
-  return b;
-}
+json::object text_block(std::string_view text) { return {{"type", "text"}, {"text", text}}; }
 
 json::object media_block(std::string_view type, std::string_view data, std::string_view mime) {
-  json::object b;
-  b["type"] = type;
-  b["data"] = data;
-  b["mimeType"] = mime;
-  return b;
+  return {{"type", type}, {"data", data}, {"mimeType", mime}};
 }
 
 json::object resource_block(std::string_view uri, std::string_view mime, std::string_view text) {
-  json::object r;
-  r["uri"] = uri;
-  r["mimeType"] = mime;
-  r["text"] = text;
-  json::object b;
-  b["type"] = "resource";
-  b["resource"] = std::move(r);
-  return b;
+  return {{"type", "resource"},
+          {"resource", json::object{{"uri", uri}, {"mimeType", mime}, {"text", text}}}};
 }
 
 tool_result blocks(std::initializer_list<json::object> list, bool is_error = false) {

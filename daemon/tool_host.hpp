@@ -61,20 +61,21 @@ struct tool_spec {
   std::string title;
   std::string description;
   boost::json::object input_schema;                 // JSON Schema (draft 7 subset via valijson)
-  std::optional<boost::json::object> output_schema;
-  std::optional<boost::json::object> annotations;
-  std::optional<boost::json::object> meta;          // the listed tool's `_meta`
+  std::optional<boost::json::object> output_schema{};
+  std::optional<boost::json::object> annotations{};
+  std::optional<boost::json::object> meta{};        // the listed tool's `_meta`
+  // Optional members default to `{}` so tools can be listed with designated initializers.
   // Exactly one of the two bodies: `handler` runs on the caller's executor; `cpu_handler` (for a
   // tool that computes for long without waiting on anything) runs on the host's CPU workers, so
   // small calls on the same event loop keep being answered meanwhile.
-  tool_handler handler;
-  cpu_tool_handler cpu_handler;
+  tool_handler handler{};
+  cpu_tool_handler cpu_handler{};
   // The tool's own per-call budget, used instead of the server's default call timeout (model
   // tools stream for minutes: daemon/models/services.hpp). Empty: the server's default.
-  std::optional<std::chrono::milliseconds> call_timeout;
+  std::optional<std::chrono::milliseconds> call_timeout{};
   // When set, arguments that fail the schema get this tool's own error result (a tool error the
   // calling model can correct, naming the field) instead of errc::invalid_params.
-  std::function<codecs::tool_result(const std::string& problem)> invalid_arguments;
+  std::function<codecs::tool_result(const std::string& problem)> invalid_arguments{};
 };
 
 struct host_stats {

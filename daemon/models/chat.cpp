@@ -378,32 +378,32 @@ std::vector<std::pair<std::string, std::chrono::milliseconds>> model_tool_budget
 
 std::vector<tool_spec> model_tools(std::shared_ptr<services> s) {
   std::vector<tool_spec> out;
-
-  tool_spec chat;
-  chat.name = "chat";
-  chat.title = "Chat with a model";
-  chat.description =
-      "Ask a GLM, Kimi or MiniMax model for a second opinion, an explanation or ideas. Attach files "
-      "and images by absolute path; continue a conversation with the continuation_id of an earlier "
-      "answer. Returns JSON with status, content and metadata.";
-  chat.input_schema = chat_schema(*s);
-  chat.annotations = builtin::read_only_annotations(true);
-  chat.call_timeout = model_call_budget;
-  chat.handler = [s](json::object a, tool_context c) { return chat_call(s, std::move(a), std::move(c)); };
-  out.push_back(std::move(chat));
-
-  tool_spec ch;
-  ch.name = "challenge";
-  ch.title = "Challenge a statement";
-  ch.description =
-      "Wraps a statement (often the user's pushback) in instructions to re-examine it critically "
-      "instead of agreeing by reflex. Calls no model; returns JSON for the calling assistant.";
-  ch.input_schema = json::parse(R"({"type":"object","properties":{
-    "prompt":{"type":"string","description":"The statement to examine critically."}},
-    "required":["prompt"],"additionalProperties":false})").as_object();
-  ch.annotations = builtin::read_only_annotations(false);
-  ch.handler = challenge_call;
-  out.push_back(std::move(ch));
+  auto chat = [s](json::object a, tool_context c) { return chat_call(s, std::move(a), std::move(c)); };
+  out.push_back({
+      .name = "chat",
+      .title = "Chat with a model",
+      .description =
+          "Ask a GLM, Kimi or MiniMax model for a second opinion, an explanation or ideas. Attach "
+          "files and images by absolute path; continue a conversation with the continuation_id of "
+          "an earlier answer. Returns JSON with status, content and metadata.",
+      .input_schema = chat_schema(*s),
+      .annotations = builtin::read_only_annotations(true),
+      .handler = std::move(chat),
+      .call_timeout = model_call_budget,
+  });
+  out.push_back({
+      .name = "challenge",
+      .title = "Challenge a statement",
+      .description =
+          "Wraps a statement (often the user's pushback) in instructions to re-examine it "
+          "critically instead of agreeing by reflex. Calls no model; returns JSON for the calling "
+          "assistant.",
+      .input_schema = json::parse(R"({"type":"object","properties":{
+        "prompt":{"type":"string","description":"The statement to examine critically."}},
+        "required":["prompt"],"additionalProperties":false})").as_object(),
+      .annotations = builtin::read_only_annotations(false),
+      .handler = challenge_call,
+  });
   return out;
 }
 
