@@ -22,7 +22,7 @@ struct daemon_limits {
   std::size_t max_connections = 1000;                 // total; over: close 1008 before hello
   std::size_t max_connections_per_ip = 0;             // 0 = unlimited (compat default: 10)
   std::uint32_t max_inflight = 256;                   // multiplexed calls per connection
-  std::size_t max_queued_bytes = 256u * 1024 * 1024;  // unsent replies per connection before reads pause
+  std::size_t max_queued_bytes = 64u * 1024 * 1024;  // unsent replies per connection before reads pause
 };
 
 struct daemon_timeouts {

@@ -383,10 +383,21 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
   metrics().inflight.add(1);
   const auto started = clock_type::now();
   codecs::result<codecs::tool_result> r = codecs::error(errc::internal, "no result");
-  try {
-    r = co_await conn->host_.async_call(std::move(c.name), std::move(c.arguments), std::move(ctx));
-  } catch (const std::exception& e) {
-    r = codecs::error(errc::internal, std::string("internal error: ") + e.what());
+  const bool cpu_bound = conn->host_.cpu_bound(tool);
+  bool admitted = true;
+  if (cpu_bound) {
+    auto gate = co_await conn->async_enter_cpu_gate(ctx.deadline);
+    if (!gate) {
+      admitted = false;
+      r = gate.error();
+    }
+  }
+  if (admitted) {
+    try {
+      r = co_await conn->host_.async_call(std::move(c.name), std::move(c.arguments), std::move(ctx));
+    } catch (const std::exception& e) {
+      r = codecs::error(errc::internal, std::string("internal error: ") + e.what());
+    }
   }
   metrics().inflight.add(-1);
   const bool known_tool = r || r.error().code != errc::tool_not_found;
@@ -434,7 +445,42 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
   }
 
   conn->finish_call(id, st, r, std::move(frames));
+  if (cpu_bound && admitted) conn->leave_cpu_gate();
   conn->serial_wake_.cancel();
+}
+
+bool op_connection::cpu_gate_open() const {
+  return cpu_calls_ < host_.cpu_worker_count() && queued_bytes_ < settings_.max_queued_bytes;
+}
+
+asio::awaitable<codecs::result<void>> op_connection::async_enter_cpu_gate(clock_type::time_point deadline) {
+  auto cs = co_await asio::this_coro::cancellation_state;
+  asio::steady_timer wake(ex_);
+  while (!cpu_gate_open()) {
+    if (finished_ || closing_ || cs.cancelled() != asio::cancellation_type::none)
+      co_return codecs::error(errc::cancelled, "cancelled");
+    if (clock_type::now() >= deadline)
+      co_return codecs::error(errc::timeout, "the call waited past its deadline for earlier results to be read");
+    wake.expires_at(deadline);
+    cpu_waiters_.push_back(&wake);
+    boost::system::error_code ec;
+    co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    std::erase(cpu_waiters_, &wake);
+  }
+  if (finished_ || closing_ || cs.cancelled() != asio::cancellation_type::none)
+    co_return codecs::error(errc::cancelled, "cancelled");
+  ++cpu_calls_;
+  co_return codecs::result<void>{};
+}
+
+void op_connection::leave_cpu_gate() {
+  --cpu_calls_;
+  wake_cpu_gate();
+}
+
+// Every waiter re-checks; they resume in the order they queued, so the first takes the room.
+void op_connection::wake_cpu_gate() {
+  for (auto* t : cpu_waiters_) t->cancel();
 }
 
 void op_connection::finish_call(const std::string& request_id, const std::shared_ptr<call_state>& st,
@@ -511,6 +557,7 @@ void op_connection::on_transport_closed() {
   notify_writer();
   notify_reader();
   serial_wake_.cancel();
+  wake_cpu_gate();
   if (session_counted_) {
     session_counted_ = false;
     host_.session_closed();
@@ -524,6 +571,7 @@ std::optional<outgoing> op_connection::try_next_outgoing() {
   outbox_.pop_front();
   queued_bytes_ -= item.text.size();
   notify_reader();
+  if (!cpu_waiters_.empty() && cpu_gate_open()) wake_cpu_gate();
   return item;
 }
 

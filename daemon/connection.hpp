@@ -27,7 +27,11 @@ struct connection_settings {
   std::chrono::milliseconds hello_timeout{15'000};
   std::chrono::milliseconds call_timeout{300'000};      // 0 = none
   std::chrono::milliseconds progress_interval{5'000};   // text heartbeat without `progress`; 0 = off
-  std::size_t max_queued_bytes = 256u * 1024 * 1024;    // reads pause above this
+  // Reads pause above this. It also bounds what CPU-bound calls (tool_spec::cpu_handler) may
+  // build ahead of the writer: the next such call starts only while the unsent bytes are under
+  // it, and at most as many run at once as the host has CPU workers, so a peer that does not
+  // read makes the daemon hold about this much plus a few results, not every result it asked for.
+  std::size_t max_queued_bytes = 64u * 1024 * 1024;
 };
 
 // One item for the writer: a text frame, or a close (written after everything queued before it).
@@ -99,6 +103,13 @@ class op_connection : public std::enable_shared_from_this<op_connection> {
   void notify_writer();
   void notify_reader();
   bool over_limits() const;
+  // The CPU-call gate (see connection_settings::max_queued_bytes). errc::cancelled or
+  // errc::timeout when the call is stopped or its deadline passes while it waits.
+  bool cpu_gate_open() const;
+  boost::asio::awaitable<codecs::result<void>> async_enter_cpu_gate(
+      std::chrono::steady_clock::time_point deadline);
+  void leave_cpu_gate();
+  void wake_cpu_gate();
 
   boost::asio::any_io_executor ex_;
   tool_host& host_;
@@ -112,6 +123,9 @@ class op_connection : public std::enable_shared_from_this<op_connection> {
   boost::asio::steady_timer reader_wake_;
   boost::asio::steady_timer hello_timer_;
   boost::asio::steady_timer serial_wake_;
+
+  std::size_t cpu_calls_ = 0;                           // CPU-bound calls past the gate, not yet queued
+  std::vector<boost::asio::steady_timer*> cpu_waiters_; // calls waiting at the gate
 
   std::deque<request> serial_queue_;   // serial mode: requests waiting for the one in progress
   std::map<std::string, std::shared_ptr<call_state>, std::less<>> calls_;  // running calls

@@ -322,6 +322,13 @@ std::optional<std::chrono::milliseconds> tool_host::call_timeout(std::string_vie
   return e ? e->spec.call_timeout : std::nullopt;
 }
 
+bool tool_host::cpu_bound(std::string_view name) const {
+  auto e = impl_->find(normalize_tool_name(name));
+  return e && static_cast<bool>(e->spec.cpu_handler);
+}
+
+std::size_t tool_host::cpu_worker_count() const noexcept { return std::max<std::size_t>(1, impl_->opts.cpu_workers); }
+
 asio::awaitable<bool> tool_host::async_offload(std::function<void()> work) {
   return offload(*impl_->workers, std::move(work), std::make_shared<std::atomic<bool>>(false));
 }

@@ -141,6 +141,10 @@ class tool_host {
   host_stats stats() const;
   // The tool's own call budget (tool_spec::call_timeout), if it has one.
   std::optional<std::chrono::milliseconds> call_timeout(std::string_view name) const;
+  // Whether the tool's body runs on the CPU workers (tool_spec::cpu_handler), and how many
+  // workers there are: a connection admits that many such calls at a time (daemon/connection.hpp).
+  bool cpu_bound(std::string_view name) const;
+  std::size_t cpu_worker_count() const noexcept;
   // Sessions currently connected (the daemon server reports these for the `status` tool).
   void session_opened();
   void session_closed();

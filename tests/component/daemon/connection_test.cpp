@@ -17,9 +17,15 @@ using namespace std::chrono_literals;
 namespace {
 
 struct harness {
-  explicit harness(connection_settings s = {}) : host(opts()) {
+  // `reading` false: nothing takes the outgoing frames until start_reading() (a peer that does
+  // not read).
+  explicit harness(connection_settings s = {}, bool reading = true) : host(opts()) {
     conn = std::make_shared<op_connection>(ioc.get_executor(), host, s, "test-peer", "s-test");
     conn->start();
+    if (reading) start_reading();
+  }
+
+  void start_reading() {
     asio::co_spawn(ioc, drain(conn, &out, &writer_done), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
     });
@@ -240,4 +246,60 @@ BOOST_AUTO_TEST_CASE(a_cancel_while_a_large_result_is_built_sends_no_result) {
   BOOST_REQUIRE(f.size() == 3u);
   BOOST_TEST(f[1].at("op") == "cancelled");
   BOOST_TEST(f[2].at("request_id") == "e");
+}
+
+// A peer that asks for many CPU-bound results and does not read: the daemon builds only what
+// fits under max_queued_bytes (plus one per CPU worker), not all of them; the rest start as the
+// peer reads, and every call is still answered.
+BOOST_AUTO_TEST_CASE(cpu_bound_calls_wait_while_unsent_results_are_over_the_bound) {
+  connection_settings s;
+  s.max_queued_bytes = 1024 * 1024;
+  harness h(s, /*reading=*/false);
+  h.deliver(R"({"op":"hello","capabilities":{"multiplex":true}})");
+  for (int i = 0; i < 12; ++i) h.deliver(call("b" + std::to_string(i), "blob", R"({"bytes":600000})"));
+  h.run(1500ms);
+  auto st = h.host.stats();
+  // Two results (1.2 MB) are over the 1 MiB bound; the two workers may have run one more each.
+  BOOST_TEST(st.completed >= 2u);
+  BOOST_TEST(st.completed <= 4u);
+  BOOST_TEST(st.in_flight == 0u);  // the others wait at the gate, not on a worker
+
+  h.start_reading();
+  run_until_frames(h, 13, 30'000ms);
+  auto f = h.frames();
+  BOOST_REQUIRE(f.size() == 13u);  // hello_ack + twelve results
+  for (std::size_t i = 1; i < f.size(); ++i) {
+    BOOST_TEST(f[i].at("op") == "call_tool_res");
+    BOOST_TEST(f[i].at("outputs").as_array().at(0).as_object().at("text").as_string().size() == 600000u);
+  }
+  BOOST_TEST(h.host.stats().completed == 12u);
+}
+
+// A call waiting at the gate is cancelled like a running one (acknowledged, never run), and one
+// whose deadline passes there gets TIMEOUT.
+BOOST_AUTO_TEST_CASE(a_call_waiting_at_the_cpu_gate_can_be_cancelled_or_time_out) {
+  connection_settings s;
+  s.max_queued_bytes = 1024 * 1024;
+  s.call_timeout = 800ms;
+  harness h(s, /*reading=*/false);
+  h.deliver(R"({"op":"hello","capabilities":{"multiplex":true,"cancel":true}})");
+  h.deliver(call("b1", "blob", R"({"bytes":1200000})"));
+  h.run(300ms);  // built and queued: the gate is shut
+  h.deliver(call("w", "blob", R"({"bytes":10})"));
+  h.deliver(call("t", "blob", R"({"bytes":10})"));
+  h.run(50ms);
+  h.deliver(R"({"op":"cancel","request_id":"w"})");
+  h.run(1200ms);  // past t's deadline
+  const auto completed = h.host.stats().completed;
+  h.start_reading();
+  run_until_frames(h, 4, 10'000ms);
+  h.run(200ms);
+  auto f = h.frames();
+  BOOST_REQUIRE(f.size() == 4u);
+  BOOST_TEST(f[1].at("request_id") == "b1");
+  BOOST_TEST(f[2].at("op") == "cancelled");
+  BOOST_TEST(f[2].at("request_id") == "w");
+  BOOST_TEST(f[3].at("request_id") == "t");
+  BOOST_TEST(f[3].at("error").as_object().at("code") == "TIMEOUT");
+  BOOST_TEST(completed == 1u);  // only b1 ever ran
 }
