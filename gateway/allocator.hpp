@@ -11,6 +11,10 @@ namespace exai::gateway {
 // "mimalloc 2.0.9" or "glibc malloc": logged at startup.
 std::string_view allocator_name() noexcept;
 
+// Called first thing in main: the allocator's own settings (with mimalloc, how long freed pages
+// stay committed for reuse: allocator.cpp).
+void configure_allocator() noexcept;
+
 // Gives freed heap back to the system (mi_collect(true) or glibc's malloc_trim(0)). Returns
 // false when the allocator has no such call.
 bool release_free_memory() noexcept;

@@ -1,6 +1,7 @@
 // exai-gateway: parse the command line, then run the gateway (gateway/app.hpp). Nothing but
 // --help / --version / --print-config output ever goes to stdout from here.
 #include "codecs/pretty_json.hpp"
+#include "gateway/allocator.hpp"
 #include "gateway/app.hpp"
 #include "gateway/config.hpp"
 
@@ -10,6 +11,7 @@
 
 int main(int argc, char** argv) {
   using namespace exai::gateway;
+  configure_allocator();
   std::vector<std::string> args(argv + 1, argv + argc);
   auto loaded = load_config(args, process_env());
   if (!loaded) {
