@@ -333,53 +333,41 @@ std::vector<tool_spec> core_tools(const tool_host& host, services_ptr models,
 }
 
 std::vector<tool_spec> diagnostics_tools() {
+  // The diagnostics tools differ only in name, texts, schema and body; all are read-only.
+  auto diag = [](std::string name, std::string title, std::string description, std::string_view input) {
+    return tool_spec{.name = std::move(name),
+                     .title = std::move(title),
+                     .description = std::move(description),
+                     .input_schema = schema(input),
+                     .annotations = read_only_annotations(false)};
+  };
   std::vector<tool_spec> out;
+  out.push_back(diag("echo", "Echo", "Returns the given text unchanged (diagnostics).",
+                     R"({"type":"object","properties":{"text":{"type":"string"}},
+                        "required":["text"],"additionalProperties":false})"));
+  out.back().handler = echo;
 
-  out.push_back({
-      .name = "echo",
-      .title = "Echo",
-      .description = "Returns the given text unchanged (diagnostics).",
-      .input_schema = schema(R"({"type":"object","properties":{"text":{"type":"string"}},
-        "required":["text"],"additionalProperties":false})"),
-      .annotations = read_only_annotations(false),
-      .handler = echo,
-  });
-
-  out.push_back({
-      .name = "delay",
-      .title = "Delay",
-      .description = "Waits `ms` milliseconds, reporting progress every `progress_every_ms` when "
+  out.push_back(diag("delay", "Delay",
+                     "Waits `ms` milliseconds, reporting progress every `progress_every_ms` when "
                      "given, and stops at once when cancelled (diagnostics).",
-      .input_schema = schema(R"({"type":"object","properties":{
-        "ms":{"type":"integer","minimum":0,"maximum":3600000},
-        "progress_every_ms":{"type":"integer","minimum":1,"maximum":3600000}},
-        "required":["ms"],"additionalProperties":false})"),
-      .annotations = read_only_annotations(false),
-      .handler = delay,
-  });
+                     R"({"type":"object","properties":{
+                        "ms":{"type":"integer","minimum":0,"maximum":3600000},
+                        "progress_every_ms":{"type":"integer","minimum":1,"maximum":3600000}},
+                        "required":["ms"],"additionalProperties":false})"));
+  out.back().handler = delay;
 
-  out.push_back({
-      .name = "fail",
-      .title = "Fail",
-      .description = "Returns a tool-level error (is_error) carrying `message` (diagnostics).",
-      .input_schema = schema(R"({"type":"object","properties":{"message":{"type":"string"}},
-        "required":["message"],"additionalProperties":false})"),
-      .annotations = read_only_annotations(false),
-      .handler = fail,
-  });
+  out.push_back(diag("fail", "Fail", "Returns a tool-level error (is_error) carrying `message` (diagnostics).",
+                     R"({"type":"object","properties":{"message":{"type":"string"}},
+                        "required":["message"],"additionalProperties":false})"));
+  out.back().handler = fail;
 
-  out.push_back({
-      .name = "blob",
-      .title = "Blob",
-      .description =
-          "Returns a text of exactly `bytes` bytes (a repeating a-z pattern; at most 64 MiB) "
-          "to exercise large messages (diagnostics).",
-      .input_schema = schema(R"({"type":"object","properties":{
-        "bytes":{"type":"integer","minimum":0,"maximum":67108864}},
-        "required":["bytes"],"additionalProperties":false})"),
-      .annotations = read_only_annotations(false),
-      .cpu_handler = blob,  // seconds of CPU for large sizes: off the caller's event loop
-  });
+  out.push_back(diag("blob", "Blob",
+                     "Returns a text of exactly `bytes` bytes (a repeating a-z pattern; at most 64 MiB) "
+                     "to exercise large messages (diagnostics).",
+                     R"({"type":"object","properties":{
+                        "bytes":{"type":"integer","minimum":0,"maximum":67108864}},
+                        "required":["bytes"],"additionalProperties":false})"));
+  out.back().cpu_handler = blob;  // seconds of CPU for large sizes: off the caller's event loop
   return out;
 }
 

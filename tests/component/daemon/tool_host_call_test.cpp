@@ -286,6 +286,20 @@ tool_spec spin_tool(std::shared_ptr<spin_probe> probe) {
   return s;
 }
 
+// A host with one CPU worker and the spin tool, and an io_context for the calls (declared last:
+// destroyed first, while the host is still there).
+struct one_spin_worker {
+  static tool_host::options one_worker() {
+    auto o = diag();
+    o.cpu_workers = 1;
+    return o;
+  }
+  one_spin_worker() { host.add(spin_tool(probe)); }
+  tool_host host{one_worker()};
+  std::shared_ptr<spin_probe> probe = std::make_shared<spin_probe>();
+  asio::io_context ioc;
+};
+
 struct timed_outcome {
   std::optional<result<tool_result>> r;
   clock_type::time_point at{};
@@ -328,13 +342,7 @@ BOOST_AUTO_TEST_CASE(small_calls_are_answered_while_large_blobs_are_built) {
   BOOST_TEST(host.stats().completed == 3u);
 }
 
-BOOST_AUTO_TEST_CASE(a_cancelled_cpu_bound_call_ends_at_once_and_is_skipped_if_not_started) {
-  auto o = diag();
-  o.cpu_workers = 1;
-  tool_host host(o);
-  auto probe = std::make_shared<spin_probe>();
-  host.add(spin_tool(probe));
-  asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(a_cancelled_cpu_bound_call_ends_at_once_and_is_skipped_if_not_started, one_spin_worker) {
   asio::cancellation_signal sig;
   timed_outcome first, second;
   const auto start = clock_type::now();
@@ -353,13 +361,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_cpu_bound_call_ends_at_once_and_is_skipped_if_n
   BOOST_TEST(host.stats().cancelled == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_cpu_bound_call_past_its_deadline_is_a_timeout) {
-  auto o = diag();
-  o.cpu_workers = 1;
-  tool_host host(o);
-  auto probe = std::make_shared<spin_probe>();
-  host.add(spin_tool(probe));
-  asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(a_cpu_bound_call_past_its_deadline_is_a_timeout, one_spin_worker) {
   timed_outcome out;
   tool_context ctx;
   const auto start = clock_type::now();
