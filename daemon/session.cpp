@@ -12,20 +12,26 @@ namespace json = boost::json;
 namespace op = codecs::op;
 using codecs::errc;
 
-json::object call_error(const json::value& request_id, errc code, std::string message) {
-  op::call_tool_res r;
-  r.error = op::wire_error{std::string(codecs::op_code(code)), std::move(message), std::nullopt};
-  auto o = op::encode(r);
+namespace {
+
+// An op message of type Msg (call_tool_res or error_msg) carrying only the error.
+template <class Msg>
+json::object error_reply(const json::value& request_id, errc code, std::string message) {
+  Msg m;
+  m.error = op::wire_error{std::string(codecs::op_code(code)), std::move(message), std::nullopt};
+  auto o = op::encode(m);
   o["request_id"] = request_id;
   return o;
 }
 
+}  // namespace
+
+json::object call_error(const json::value& request_id, errc code, std::string message) {
+  return error_reply<op::call_tool_res>(request_id, code, std::move(message));
+}
+
 json::object op_error(const json::value& request_id, errc code, std::string message) {
-  op::error_msg e;
-  e.error = op::wire_error{std::string(codecs::op_code(code)), std::move(message), std::nullopt};
-  auto o = op::encode(e);
-  o["request_id"] = request_id;
-  return o;
+  return error_reply<op::error_msg>(request_id, code, std::move(message));
 }
 
 session::session(session_settings s, std::string generated_id)
