@@ -236,6 +236,9 @@ void op_connection::handle_cancel(const std::string& request_id) {
     session_.finished(request_id);
     metrics().client_cancels.inc();
     st->signal.emit(asio::cancellation_type::terminal);
+  } else if (drop_queued_result(request_id)) {
+    // Finished, but its result had not been written yet: it never will be.
+    metrics().client_cancels.inc();
   } else {
     for (auto q = serial_queue_.begin(); q != serial_queue_.end(); ++q) {
       if (auto* c = std::get_if<req::call>(&*q); c && c->request_id == request_id) {
@@ -502,7 +505,7 @@ void op_connection::finish_call(const std::string& request_id, const std::shared
     push(call_error(json::value(request_id), code, r.error().message));
     return;
   }
-  for (auto& f : frames) push_text(std::move(f));
+  for (auto& f : frames) push_text(std::move(f), request_id);
 }
 
 asio::awaitable<void> op_connection::heartbeat(std::shared_ptr<op_connection> self,
@@ -533,7 +536,7 @@ void op_connection::cancel_calls() {
 void op_connection::close(close_code code, std::string reason) {
   if (closing_ || finished_) return;
   closing_ = true;
-  outbox_.push_back(outgoing{{}, code, std::move(reason)});
+  outbox_.push_back(outgoing{{}, code, std::move(reason), {}});
   hello_timer_.cancel();
   serial_wake_.cancel();
   notify_writer();
@@ -590,11 +593,24 @@ void op_connection::push(const json::object& msg) {
   push_text(json::serialize(msg));
 }
 
-void op_connection::push_text(std::string text) {
+void op_connection::push_text(std::string text, std::string result_of) {
   if (closing_ || finished_) return;
   queued_bytes_ += text.size();
-  outbox_.push_back(outgoing{std::move(text), std::nullopt, {}});
+  outbox_.push_back(outgoing{std::move(text), std::nullopt, {}, std::move(result_of)});
   notify_writer();
+}
+
+bool op_connection::drop_queued_result(std::string_view request_id) {
+  const auto before = outbox_.size();
+  std::erase_if(outbox_, [&](const outgoing& o) {
+    if (o.result_of.empty() || o.result_of != request_id) return false;
+    queued_bytes_ -= o.text.size();
+    return true;
+  });
+  if (outbox_.size() == before) return false;
+  notify_reader();
+  if (!cpu_waiters_.empty() && cpu_gate_open()) wake_cpu_gate();
+  return true;
 }
 
 void op_connection::notify_writer() { writer_wake_.cancel(); }

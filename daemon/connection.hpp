@@ -39,6 +39,9 @@ struct outgoing {
   std::string text;
   std::optional<close_code> close;
   std::string reason;
+  // Set on a call's result: a `cancel` for that call that arrives while the result still waits
+  // here removes it (no call_tool_res after `cancelled`).
+  std::string result_of;
 };
 
 // `host` must outlive the connection and every coroutine it spawned (destroy the io_context first).
@@ -99,7 +102,8 @@ class op_connection : public std::enable_shared_from_this<op_connection> {
                    const codecs::result<codecs::tool_result>& r, std::vector<std::string> frames);
 
   void push(const boost::json::object& msg);
-  void push_text(std::string text);  // one serialised message
+  void push_text(std::string text, std::string result_of = {});  // one serialised message
+  bool drop_queued_result(std::string_view request_id);
   void notify_writer();
   void notify_reader();
   bool over_limits() const;

@@ -303,3 +303,25 @@ BOOST_AUTO_TEST_CASE(a_call_waiting_at_the_cpu_gate_can_be_cancelled_or_time_out
   BOOST_TEST(f[3].at("error").as_object().at("code") == "TIMEOUT");
   BOOST_TEST(completed == 1u);  // only b1 ever ran
 }
+
+// A cancel that arrives after the call finished but before its result was written removes the
+// result: the peer gets `cancelled` and no call_tool_res (exai-op-protocol.md section 4).
+BOOST_AUTO_TEST_CASE(a_cancel_drops_a_result_still_waiting_to_be_written) {
+  harness h({}, /*reading=*/false);
+  h.deliver(R"({"op":"hello","capabilities":{"multiplex":true,"cancel":true}})");
+  h.deliver(call("big", "blob", R"({"bytes":600000})"));
+  h.deliver(call("small", "echo", R"({"text":"kept"})"));
+  h.run(500ms);
+  BOOST_TEST(h.host.stats().completed == 2u);  // both results wait for the writer
+  h.deliver(R"({"op":"cancel","request_id":"big"})");
+  h.run(20ms);
+  h.start_reading();
+  run_until_frames(h, 3, 10'000ms);
+  h.run(200ms);
+  auto f = h.frames();
+  BOOST_REQUIRE(f.size() == 3u);
+  BOOST_TEST(f[1].at("request_id") == "small");
+  BOOST_TEST(f[1].at("op") == "call_tool_res");
+  BOOST_TEST(f[2].at("op") == "cancelled");
+  BOOST_TEST(f[2].at("request_id") == "big");
+}
