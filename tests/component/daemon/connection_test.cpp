@@ -31,6 +31,16 @@ struct harness {
     });
   }
 
+  // For a harness made with reading = false: reads what was queued, until `n` frames arrived (or
+  // 10 s), then 200 ms more so that an unexpected extra frame shows; returns the text frames.
+  std::vector<json::object> read_queued(std::size_t n) {
+    start_reading();
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (out.size() < n && std::chrono::steady_clock::now() < end) run(std::chrono::milliseconds(20));
+    run(std::chrono::milliseconds(200));
+    return frames();
+  }
+
   static tool_host::options opts() {
     tool_host::options o;
     o.profiles = {"core", "diagnostics"};
@@ -291,10 +301,7 @@ BOOST_AUTO_TEST_CASE(a_call_waiting_at_the_cpu_gate_can_be_cancelled_or_time_out
   h.deliver(R"({"op":"cancel","request_id":"w"})");
   h.run(1200ms);  // past t's deadline
   const auto completed = h.host.stats().completed;
-  h.start_reading();
-  run_until_frames(h, 4, 10'000ms);
-  h.run(200ms);
-  auto f = h.frames();
+  auto f = h.read_queued(4);
   BOOST_REQUIRE(f.size() == 4u);
   BOOST_TEST(f[1].at("request_id") == "b1");
   BOOST_TEST(f[2].at("op") == "cancelled");
@@ -315,10 +322,7 @@ BOOST_AUTO_TEST_CASE(a_cancel_drops_a_result_still_waiting_to_be_written) {
   BOOST_TEST(h.host.stats().completed == 2u);  // both results wait for the writer
   h.deliver(R"({"op":"cancel","request_id":"big"})");
   h.run(20ms);
-  h.start_reading();
-  run_until_frames(h, 3, 10'000ms);
-  h.run(200ms);
-  auto f = h.frames();
+  auto f = h.read_queued(3);
   BOOST_REQUIRE(f.size() == 3u);
   BOOST_TEST(f[1].at("request_id") == "small");
   BOOST_TEST(f[1].at("op") == "call_tool_res");
