@@ -358,10 +358,11 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
   op_connection* conn = self.get();
   const std::string id = c.request_id;
   const std::string tool = normalize_tool_name(c.name);
+  const auto traits = conn->host_.traits(tool);
   tool_context ctx;
   if (conn->settings_.call_timeout.count() > 0) {
     // A tool with its own budget (a model tool streaming for minutes) is never cut shorter.
-    const auto own = conn->host_.call_timeout(tool).value_or(std::chrono::milliseconds(0));
+    const auto own = traits.call_timeout.value_or(std::chrono::milliseconds(0));
     ctx.deadline = clock_type::now() + std::max(conn->settings_.call_timeout, own);
   }
   if (conn->session_.granted().progress) {
@@ -386,16 +387,15 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
   metrics().inflight.add(1);
   const auto started = clock_type::now();
   codecs::result<codecs::tool_result> r = codecs::error(errc::internal, "no result");
-  const bool cpu_bound = conn->host_.cpu_bound(tool);
-  bool admitted = true;
-  if (cpu_bound) {
+  bool in_cpu_gate = false;  // holds one of the connection's CPU-bound slots
+  if (traits.cpu_bound) {
     auto gate = co_await conn->async_enter_cpu_gate(ctx.deadline);
-    if (!gate) {
-      admitted = false;
+    if (gate)
+      in_cpu_gate = true;
+    else
       r = gate.error();
-    }
   }
-  if (admitted) {
+  if (!traits.cpu_bound || in_cpu_gate) {
     try {
       r = co_await conn->host_.async_call(std::move(c.name), std::move(c.arguments), std::move(ctx));
     } catch (const std::exception& e) {
@@ -448,7 +448,7 @@ asio::awaitable<void> op_connection::execute(std::shared_ptr<op_connection> self
   }
 
   conn->finish_call(id, st, r, std::move(frames));
-  if (cpu_bound && admitted) conn->leave_cpu_gate();
+  if (in_cpu_gate) conn->leave_cpu_gate();
   conn->serial_wake_.cancel();
 }
 
@@ -573,8 +573,7 @@ std::optional<outgoing> op_connection::try_next_outgoing() {
   outgoing item = std::move(outbox_.front());
   outbox_.pop_front();
   queued_bytes_ -= item.text.size();
-  notify_reader();
-  if (!cpu_waiters_.empty() && cpu_gate_open()) wake_cpu_gate();
+  on_outbox_shrunk();
   return item;
 }
 
@@ -608,9 +607,14 @@ bool op_connection::drop_queued_result(std::string_view request_id) {
     return true;
   });
   if (outbox_.size() == before) return false;
+  on_outbox_shrunk();
+  return true;
+}
+
+// Fewer unsent bytes: a paused reader and the calls waiting at the CPU gate may go on.
+void op_connection::on_outbox_shrunk() {
   notify_reader();
   if (!cpu_waiters_.empty() && cpu_gate_open()) wake_cpu_gate();
-  return true;
 }
 
 void op_connection::notify_writer() { writer_wake_.cancel(); }

@@ -104,6 +104,7 @@ class op_connection : public std::enable_shared_from_this<op_connection> {
   void push(const boost::json::object& msg);
   void push_text(std::string text, std::string result_of = {});  // one serialised message
   bool drop_queued_result(std::string_view request_id);
+  void on_outbox_shrunk();
   void notify_writer();
   void notify_reader();
   bool over_limits() const;

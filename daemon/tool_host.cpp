@@ -95,6 +95,8 @@ class cpu_workers {
   cpu_workers(const cpu_workers&) = delete;
   cpu_workers& operator=(const cpu_workers&) = delete;
 
+  std::size_t capacity() const noexcept { return max_; }
+
   void submit(std::function<void()> job) {
     {
       std::lock_guard lk(mu_);
@@ -317,17 +319,13 @@ host_stats tool_host::stats() const {
   return s;
 }
 
-std::optional<std::chrono::milliseconds> tool_host::call_timeout(std::string_view name) const {
+tool_host::call_traits tool_host::traits(std::string_view name) const {
   auto e = impl_->find(normalize_tool_name(name));
-  return e ? e->spec.call_timeout : std::nullopt;
+  if (!e) return {};
+  return {e->spec.call_timeout, static_cast<bool>(e->spec.cpu_handler)};
 }
 
-bool tool_host::cpu_bound(std::string_view name) const {
-  auto e = impl_->find(normalize_tool_name(name));
-  return e && static_cast<bool>(e->spec.cpu_handler);
-}
-
-std::size_t tool_host::cpu_worker_count() const noexcept { return std::max<std::size_t>(1, impl_->opts.cpu_workers); }
+std::size_t tool_host::cpu_worker_count() const noexcept { return impl_->workers->capacity(); }
 
 asio::awaitable<bool> tool_host::async_offload(std::function<void()> work) {
   return offload(*impl_->workers, std::move(work), std::make_shared<std::atomic<bool>>(false));

@@ -139,11 +139,19 @@ class tool_host {
   boost::asio::awaitable<bool> async_offload(std::function<void()> work);
 
   host_stats stats() const;
-  // The tool's own call budget (tool_spec::call_timeout), if it has one.
-  std::optional<std::chrono::milliseconds> call_timeout(std::string_view name) const;
-  // Whether the tool's body runs on the CPU workers (tool_spec::cpu_handler), and how many
-  // workers there are: a connection admits that many such calls at a time (daemon/connection.hpp).
-  bool cpu_bound(std::string_view name) const;
+  // What a caller needs to know of a tool before calling it, in one lookup: its own call budget
+  // (tool_spec::call_timeout), if it has one, and whether its body runs on the CPU workers
+  // (tool_spec::cpu_handler). An unknown tool has neither.
+  struct call_traits {
+    std::optional<std::chrono::milliseconds> call_timeout;
+    bool cpu_bound = false;
+  };
+  call_traits traits(std::string_view name) const;
+  std::optional<std::chrono::milliseconds> call_timeout(std::string_view name) const {
+    return traits(name).call_timeout;
+  }
+  // How many CPU workers there are: a connection admits that many CPU-bound calls at a time
+  // (daemon/connection.hpp).
   std::size_t cpu_worker_count() const noexcept;
   // Sessions currently connected (the daemon server reports these for the `status` tool).
   void session_opened();
