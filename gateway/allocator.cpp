@@ -34,8 +34,8 @@ void configure_allocator() noexcept {
 #if EXAI_HAVE_MIMALLOC
   // mimalloc returns a freed page range to the system 25 ms after its last use by default, so a
   // gateway forwarding one large result after another (8 MiB each) touched fresh pages for every
-  // buffer: ~3,000 page faults and 55-60 ms of CPU per result on a paravirtualised guest, against
-  // 15-20 ms with the ranges kept for half a second (bench/README.md). MIMALLOC_DECOMMIT_DELAY
+  // buffer: 2,600-3,500 page faults and 49-63 ms of CPU per result on a paravirtualised guest,
+  // against 19-21 ms with the ranges kept for half a second (bench/README.md, "Large results"). MIMALLOC_DECOMMIT_DELAY
   // still wins when it is set. mi_option_set, not mi_option_set_default: mimalloc reads its
   // options when the process starts, before main.
   if (std::getenv("MIMALLOC_DECOMMIT_DELAY") == nullptr) mi_option_set(mi_option_decommit_delay, 500);
