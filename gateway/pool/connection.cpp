@@ -121,7 +121,7 @@ asio::awaitable<upstream_connection::attempt_end> upstream_connection::async_att
   // The ack, within hello_timeout. Racing this one read with a timer is fine: on timeout the
   // attempt is abandoned and the stream with it (toolchain-and-peers.md
   // coroutine item 5 is about the long-lived read loop).
-  std::string text;
+  std::string_view text;
   timer_.expires_after(o.hello_timeout);
   auto raced = co_await (transport_->async_read(text) || timer_.async_wait(use_nothrow));
   if (stopping_) co_return attempt_end::stopped;
@@ -216,7 +216,7 @@ asio::awaitable<void> upstream_connection::async_session() {
 }
 
 asio::awaitable<void> upstream_connection::async_reader() {
-  std::string text;
+  std::string_view text;
   for (;;) {
     // Always pending while the session lives, so pings are answered and pongs processed.
     if (auto ec = co_await transport_->async_read(text)) co_return;
@@ -359,7 +359,7 @@ void upstream_connection::fail_all(codecs::errc code, const char* message) {
   list_request_.reset();
 }
 
-void upstream_connection::on_message(const std::string& text) {
+void upstream_connection::on_message(std::string_view text) {
   codecs::parse_limits limits;
   limits.max_bytes = pool_.options().read_limit;
   auto parsed = codecs::parse_json(text, limits);

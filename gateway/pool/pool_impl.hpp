@@ -21,6 +21,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace exai::gateway::pool::detail {
@@ -96,7 +97,7 @@ class upstream_connection {
   boost::asio::awaitable<void> async_writer();
   boost::asio::awaitable<void> async_housekeeper();
 
-  void on_message(const std::string& text);
+  void on_message(std::string_view text);
   void deliver_final(const call_ptr& c, codecs::op::server_message& m);
   void fail_all(codecs::errc code, const char* message);
   void push_frame(std::string frame);

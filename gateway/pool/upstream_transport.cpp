@@ -10,13 +10,13 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace exai::gateway::pool {
 
@@ -71,7 +71,7 @@ class beast_transport final : public upstream_transport {
     co_return boost::system::error_code{};
   }
 
-  asio::awaitable<boost::system::error_code> async_read(std::string& out) override {
+  asio::awaitable<boost::system::error_code> async_read(std::string_view& out) override {
     if (!ws_) co_return asio::error::not_connected;
     // Every piece counts: a large message arriving slowly is a daemon at work, not a silent one
     // (the busy timeout would otherwise take a long transfer for a hang).
@@ -80,7 +80,8 @@ class beast_transport final : public upstream_transport {
       if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_->reason().code);
       co_return ec;
     }
-    out = beast::buffers_to_string(buffer_.data());
+    const auto data = buffer_.cdata();
+    out = std::string_view(static_cast<const char*>(data.data()), data.size());
     co_return boost::system::error_code{};
   }
 

@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace exai::gateway::pool {
 
@@ -43,11 +44,12 @@ class upstream_transport {
   // Cancellation: terminal; the transport is then unusable.
   virtual boost::asio::awaitable<boost::system::error_code> async_connect(ws_connect_params p) = 0;
 
-  // The next message (text or binary) into `out`. Keep one pending at all times while connected
+  // The next message (text or binary): `out` views it until the next read (no copy of a large
+  // result on the way to the parser). Keep one pending at all times while connected
   // so control frames (pongs, close) are processed (never race it with a timer:
   // toolchain-and-peers.md, coroutine item 5). An error ends the connection; close_code() says
   // whether the peer sent a close frame.
-  virtual boost::asio::awaitable<boost::system::error_code> async_read(std::string& out) = 0;
+  virtual boost::asio::awaitable<boost::system::error_code> async_read(std::string_view& out) = 0;
 
   // Writes one text message; `text` must stay alive until the operation completes.
   virtual boost::asio::awaitable<boost::system::error_code> async_write(const std::string& text) = 0;

@@ -28,7 +28,7 @@ class memory_transport final : public upstream_transport {
     co_return boost::system::error_code{};
   }
 
-  asio::awaitable<boost::system::error_code> async_read(std::string& out) override {
+  asio::awaitable<boost::system::error_code> async_read(std::string_view& out) override {
     auto l = link_;
     while (l->to_pool.empty()) {
       if (l->closed) co_return asio::error::eof;
@@ -37,8 +37,9 @@ class memory_transport final : public upstream_transport {
       if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
         co_return asio::error::operation_aborted;
     }
-    out = std::move(l->to_pool.front());
+    current_ = std::move(l->to_pool.front());
     l->to_pool.pop_front();
+    out = current_;
     co_return boost::system::error_code{};
   }
 
@@ -61,6 +62,7 @@ class memory_transport final : public upstream_transport {
   memory_daemon& daemon_;
   asio::any_io_executor ex_;
   link_ptr link_;
+  std::string current_;  // the message the last read returned a view of
 };
 
 transport_factory memory_daemon::factory() {
