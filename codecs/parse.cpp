@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -120,12 +121,18 @@ std::string to_line(const json::value& v) {
 }
 
 namespace {
+// The serializer writes straight into `out`'s tail, which grows geometrically: a large result
+// (an 8 MiB text) is written once, not staged through a small buffer and appended piece by piece.
 template <class T>
 void append_serialized(std::string& out, const T& v) {
   json::serializer sr;
   sr.reset(v);
-  char buf[1024];
-  while (!sr.done()) out.append(sr.read(buf, sizeof buf));
+  constexpr std::size_t min_room = 1024;
+  while (!sr.done()) {
+    const std::size_t used = out.size();
+    out.resize(std::max(out.capacity(), used + min_room));
+    out.resize(used + sr.read(out.data() + used, out.size() - used).size());
+  }
 }
 }  // namespace
 
