@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace exai::gateway {
@@ -797,7 +798,12 @@ struct session::impl : std::enable_shared_from_this<session::impl>, outbound_wat
     }
     auto batch = std::make_shared<batch_state>();
     batch->replies = to;
+    bool first = true;
     for (auto& d : *decoded) {
+      // One element per turn of the event loop, as if each had come in a message of its own: a
+      // full batch of pings otherwise took 70 % of the loop from the other sessions (issue 14's
+      // hostile bench row: their calls/s fell from 340k to 100k, p99 from 14 to 35 ms).
+      if (!std::exchange(first, false)) co_await asio::post(ex, asio::use_awaitable);
       if (!d) {
         deliver(jsonrpc_error(d.error().id, d.error().err), batch, to);
         continue;

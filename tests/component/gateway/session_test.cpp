@@ -599,6 +599,40 @@ BOOST_AUTO_TEST_CASE(batch_replies_are_bounded_like_one_message) {
   BOOST_TEST(refused == 1);  // two fit in one 10000-byte array, the third does not
 }
 
+// A full batch is served one element per turn of the loop, so a message from another session that
+// arrives right after it is answered long before the batch's 256 elements are.
+BOOST_AUTO_TEST_CASE(a_batch_takes_turns_with_other_sessions) {
+  harness h;
+  h.start();
+  h.send(initialize(0, "2025-03-26"));
+  h.next();
+
+  gateway::memory_pipe other_pipe(h.ioc.get_executor(), "memory-2", false);
+  gateway::session_options o;
+  o.id = "gw-test-2";
+  auto other = gateway::session::create(h.ioc.get_executor(), h.backend, h.ropts, o);
+  bool other_ended = false;
+  boost::asio::co_spawn(h.ioc, gateway::async_pump(other_pipe.transport(), other),
+                        [&](std::exception_ptr) { other_ended = true; });
+  other_pipe.push(json::serialize(initialize(0, "2025-06-18")));
+  BOOST_REQUIRE(h.run_until([&] { return other_pipe.written() > 0; }, 5s));
+  other_pipe.take();
+
+  json::array batch;
+  for (int i = 1; i <= 256; ++i) batch.push_back(request(i, "ping"));
+  h.send(batch);
+  other_pipe.push(json::serialize(request(1, "ping")));
+  BOOST_REQUIRE(h.run_until([&] { return other_pipe.written() > 0 || h.pipe->written() > 0; }, 5s));
+  BOOST_TEST(other_pipe.written() == 1u);
+  BOOST_TEST(h.pipe->written() == 0u);  // the batch is still being served
+  auto whole = h.next();
+  BOOST_REQUIRE(whole.is_array());
+  BOOST_TEST(whole.as_array().size() == 256u);
+
+  other_pipe.close_input();
+  BOOST_REQUIRE(h.run_until([&] { return other_ended; }, 5s));
+}
+
 BOOST_AUTO_TEST_CASE(batch_on_other_sessions_is_invalid_request) {
   harness h;
   h.start();
