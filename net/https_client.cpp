@@ -556,11 +556,29 @@ auto async_wait_input(connection& c, Token&& token) {
       std::forward<Token>(token));
 }
 
+struct ssl_session_free {
+  void operator()(SSL_SESSION* s) const noexcept { ::SSL_SESSION_free(s); }
+};
+
 struct host_pool {
   std::deque<std::unique_ptr<connection>> idle;
   std::size_t active = 0;  // leased out or being opened
   std::list<asio::steady_timer*> waiters;
+  // The newest TLS session (a TLS 1.3 ticket) this host gave us: the next connection resumes
+  // it, which skips parsing and verifying the certificate chain and shares the parsed one
+  // (a burst of new connections was mostly handshakes; each kept its own copy of the chain).
+  std::unique_ptr<SSL_SESSION, ssl_session_free> resume;
 };
+
+// OpenSSL's new-session callback: a copy of the session goes to the connection's host pool (the
+// SSL's app data), replacing the older one. A copy, because OpenSSL marks the connection's own
+// session not resumable when the connection ends without close_notify, as a cancelled stream
+// does. Returns 0: OpenSSL keeps its reference to `session`.
+int keep_session(SSL* ssl, SSL_SESSION* session) {
+  auto* pool = static_cast<host_pool*>(SSL_get_app_data(ssl));
+  if (pool && ::SSL_SESSION_is_resumable(session) == 1) pool->resume.reset(::SSL_SESSION_dup(session));
+  return 0;
+}
 
 }  // namespace
 
@@ -596,6 +614,10 @@ struct https_client::impl {
     ::SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                                                 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     ::SSL_CTX_set_read_ahead(ctx.native_handle(), 1);
+    // Sessions are kept per host pool (keep_session), not in OpenSSL's own cache.
+    ::SSL_CTX_set_session_cache_mode(ctx.native_handle(),
+                                     SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    ::SSL_CTX_sess_set_new_cb(ctx.native_handle(), &keep_session);
   }
 
   asio::any_io_executor ex;
@@ -841,6 +863,10 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
         ::BIO_set_data(bio, conn.get());
         ::SSL_set_bio(conn->ssl.get(), bio, bio);
         ::SSL_set_connect_state(conn->ssl.get());
+        // Sessions are resumed only with the host (and port and scheme) that issued them
+        // (SSL_set_app_data and SSL_get_app_data are macros: no :: here).
+        SSL_set_app_data(conn->ssl.get(), &pool);
+        if (pool.resume) ::SSL_set_session(conn->ssl.get(), pool.resume.get());
         // SNI (a name only: RFC 6066 §3 forbids literal addresses), and the certificate must
         // name the host (DNS name or IP address).
         error_code not_ip;
@@ -855,6 +881,7 @@ asio::awaitable<error_code> https_client::exchange(std::shared_ptr<impl> self, c
         if (st->cancelled) co_return make_error_code(http_errc::cancelled);
         if (hec == beast::error::timeout) co_return timed_out(http_errc::connect_timeout);
         if (hec) co_return hec;
+        if (::SSL_session_reused(conn->ssl.get()) == 1) ++self->stats.tls_resumed;
       }
     } else {
       ++self->stats.connections_reused;

@@ -85,6 +85,7 @@ struct https_client_options {
 struct https_client_stats {
   std::uint64_t connections_opened = 0;
   std::uint64_t connections_reused = 0;
+  std::uint64_t tls_resumed = 0;  // new TLS connections that resumed the host's last session
   std::uint64_t requests = 0;
   std::size_t idle = 0;    // pooled, now
   std::size_t active = 0;  // in use, now

@@ -94,6 +94,31 @@ BOOST_FIXTURE_TEST_CASE(tls_stream_arrives_in_pieces_and_the_connection_is_reuse
   BOOST_TEST(reqs[0].at("headers").as_object().at("host").as_string().starts_with("127.0.0.1:"));
 }
 
+// A new connection to a host resumes the TLS session the host's last connection was given, so a
+// burst of connections does not parse and verify the certificate chain once each.
+BOOST_FIXTURE_TEST_CASE(a_new_connection_resumes_the_hosts_tls_session, io_fixture) {
+  auto fake = fake_provider::start();
+  auto opts = trusting(fake.ca_file());
+  opts.max_idle_per_host = 0;  // every request opens a connection of its own
+  exai::net::https_client client(io.get_executor(), opts);
+  for (int i = 0; i < 3; ++i) {
+    auto o = run(post(client, fake.url() + "/v1/chat/completions",
+                      R"({"model":"m","messages":[{"role":"user","content":"again"}]})"));
+    BOOST_TEST(!o.ec, o.ec.message());
+    BOOST_TEST(o.status == 200u);
+  }
+  auto st = client.stats();
+  BOOST_TEST(st.connections_opened == 3u);
+  BOOST_TEST(st.tls_resumed == 2u);  // the first handshake is a full one
+
+  // Sessions belong to the client that was given them: another one starts with a full handshake.
+  exai::net::https_client other(io.get_executor(), trusting(fake.ca_file()));
+  auto o = run(post(other, fake.url() + "/v1/chat/completions",
+                    R"({"model":"m","messages":[{"role":"user","content":"other"}]})"));
+  BOOST_TEST(!o.ec, o.ec.message());
+  BOOST_TEST(other.stats().tls_resumed == 0u);
+}
+
 BOOST_FIXTURE_TEST_CASE(an_untrusted_certificate_is_refused, io_fixture) {
   auto fake = fake_provider::start();
   exai::net::https_client client(io.get_executor(), trusting(make_test_pki().other_ca_file));
