@@ -354,11 +354,23 @@ io_status read_now(connection& c, asio::mutable_buffer into, std::size_t& n, err
     const int r = ::SSL_read_ex(c.ssl.get(), p + n, cap - n, &got);
     if (r == 1) {
       n += got;
+      // The socket was empty at the last receive and OpenSSL holds nothing more: stop here.
+      // Another SSL_read_ex could only report WANT_READ, after taking a 17 KB record buffer
+      // again (SSL_MODE_RELEASE_BUFFERS freed it when this read emptied it).
+      if (c.drained && ::SSL_has_pending(c.ssl.get()) == 0) {
+        c.drained = false;
+        c.want_read = true;
+        return io_status::done;
+      }
       continue;
     }
     const int err = ::SSL_get_error(c.ssl.get(), r);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
       c.want_read = err == SSL_ERROR_WANT_READ;
+      // OpenSSL keeps an empty record buffer through the wait that follows (a read that took
+      // only a ticket, or found nothing yet): 17 KB a stream, 11 MB at 1,000 streams. It is
+      // freed unless it holds part of a record (SSL_free_buffers refuses then).
+      if (c.want_read) ::SSL_free_buffers(c.ssl.get());
       if (n) return io_status::done;
       return err == SSL_ERROR_WANT_READ ? io_status::want_read : io_status::want_write;
     }
