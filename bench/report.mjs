@@ -27,6 +27,7 @@ const gw = by['gateway-ws'], direct = by['direct'], sg = by['supergateway'];
 const gwLow = by['gateway-ws-low'], directLow = by['direct-low'];
 const idle = by['idle-1000'];
 const chat = by['model-chat'], chatCancel = by['model-chat-cancel'];
+const hostile = by['hostile'];
 const gwHttp = by['gateway-http'], sdkHttp = by['sdk-http'], idleHttp = by['idle-http-1000'];
 const ratios = {
   gateway_vs_direct: ran(gw) && ran(direct) ? round(gw.throughput_per_s / direct.throughput_per_s, 3) : null,
@@ -36,7 +37,12 @@ const ratios = {
   http_vs_sdk_http: ran(gwHttp) && ran(sdkHttp) ? round(gwHttp.throughput_per_s / sdkHttp.throughput_per_s, 2) : null,
   embedded_vs_direct: ran(by['gateway-embedded']) && ran(direct)
     ? round(by['gateway-embedded'].throughput_per_s / direct.throughput_per_s, 3) : null,
+  // issue 14: the load's p99 beside the hostile clients against the same load alone.
+  hostile_p99_vs_ws: ran(hostile) && ran(gw) ? round(hostile.p99_us / gw.p99_us, 2) : null,
 };
+// The hostile clients' share of the gateway: 2 x the per-session reply bound (64 MiB by default)
+// for each of them (issue 14).
+const hostileClients = ran(hostile) ? (hostile.hostile_readers ?? 0) + (hostile.batch_clients ?? 0) : 0;
 const check = (value, ok) => ({ value, met: value == null ? null : ok(value) });
 const targets = {
   gateway_ws_calls_per_s: { target: '>= 40000', ...check(ran(gw) ? gw.throughput_per_s : null, (v) => v >= 40000) },
@@ -53,6 +59,12 @@ const targets = {
     target: '<= 50',
     ...check(chatCancel && !chatCancel.skipped && chatCancel.close_count ? chatCancel.close_p99_ms : null,
       (v) => v <= 50 && !chatCancel.streams_finished_after_cancel && !chatCancel.streams_never_ended),
+  },
+  hostile_p99_vs_ws: { target: '<= 2', ...check(ratios.hostile_p99_vs_ws, (v) => v <= 2) },
+  hostile_rss_mb: {
+    target: `<= ${2 * 64 * hostileClients} (2 x 64 MiB per hostile client)`,
+    ...check(hostileClients && hostile.rss_peak_kb ? round(hostile.rss_peak_kb / 1024, 1) : null,
+      (v) => v <= 2 * 64 * hostileClients),
   },
   http_vs_ws: { target: '>= 0.6', ...check(ratios.http_vs_ws, (v) => v >= 0.6) },
   http_vs_sdk_http: { target: '>= 5', ...check(ratios.http_vs_sdk_http, (v) => v >= 5) },
@@ -135,6 +147,7 @@ raw_syscalls:sys_enter (– where perf is missing or not permitted), minor page 
 | added p50 at 1 connection × 1 in flight (gateway-ws-low − direct-low) | ${ratios.added_p50_us == null ? '–' : ratios.added_p50_us + ' µs'} |
 | gateway-http / gateway-ws (throughput) | ${ratios.http_vs_ws ?? '–'} |
 | gateway-http / sdk-http (throughput) | ${ratios.http_vs_sdk_http ?? '–'} |
+| hostile / gateway-ws (the load's p99) | ${ratios.hostile_p99_vs_ws ?? '–'} |
 
 | target | goal | measured | |
 |---|---|---:|---|
