@@ -1,6 +1,7 @@
 // The HTTPS client of the model providers: HTTP/1.1 over TLS (OpenSSL, verified against
 // the system store plus an optional CA file, with SNI) or plain TCP for http:// URLs, a keep-alive
-// pool per host with a bound on connections, connect / first-byte / idle timeouts, and response
+// pool per host with a bound on connections, TLS session resumption per host (a new connection
+// offers the newest session the host issued), connect / first-byte / idle timeouts, and response
 // bodies (chunked or not) handed to the caller as they arrive. Beast HTTP and SSL are
 // instantiated in https_client.cpp only; this header pulls in neither.
 #pragma once
