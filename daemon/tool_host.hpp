@@ -147,9 +147,6 @@ class tool_host {
     bool cpu_bound = false;
   };
   call_traits traits(std::string_view name) const;
-  std::optional<std::chrono::milliseconds> call_timeout(std::string_view name) const {
-    return traits(name).call_timeout;
-  }
   // How many CPU workers there are: a connection admits that many CPU-bound calls at a time
   // (daemon/connection.hpp).
   std::size_t cpu_worker_count() const noexcept;

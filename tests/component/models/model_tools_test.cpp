@@ -416,7 +416,7 @@ BOOST_AUTO_TEST_CASE(listmodels_status_version_report_the_registry_without_keys)
 
 BOOST_AUTO_TEST_CASE(model_tools_carry_their_own_call_budget) {
   fixture f;
-  BOOST_TEST(f.host->call_timeout("chat").value() == models::model_call_budget);
-  BOOST_TEST(f.host->call_timeout("chat_EXAI-WS").value() == models::model_call_budget);
-  BOOST_TEST(!f.host->call_timeout("challenge").has_value());
+  BOOST_TEST(f.host->traits("chat").call_timeout.value() == models::model_call_budget);
+  BOOST_TEST(f.host->traits("chat_EXAI-WS").call_timeout.value() == models::model_call_budget);
+  BOOST_TEST(!f.host->traits("challenge").call_timeout.has_value());
 }
